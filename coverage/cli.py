@@ -1,0 +1,461 @@
+"""The ``covgap`` command line (typer).
+
+Every sub-command is a thin wrapper over a stage of :mod:`covgap.pipeline`.
+Exit codes (DESIGN §2): 0 success (warnings and rejects allowed); 1 a requirement
+the user asked to enforce is broken (``--strict``, ``--fail-on-late``) or a solver
+found no solution; 2 bad input or usage (one line ``error: …``); 3 internal error
+(one line plus the path of a log holding the traceback).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import CovgapError
+
+app = typer.Typer(
+    name="covgap",
+    help=(
+        "Mobile-coverage gap planning: find low-signal villages (split by electricity), "
+        "plan sites, schedule builds against the deadlines, map and export."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_state: dict[str, bool] = {"debug": False}
+
+T = TypeVar("T")
+
+ScenarioOpt = Annotated[
+    Path | None,
+    typer.Option("--scenario", "-s", help="Scenario TOML (inputs and settings).", dir_okay=False),
+]
+VillagesOpt = Annotated[
+    Path | None, typer.Option("--villages", help="Villages file (overrides the scenario).")
+]
+TowersOpt = Annotated[
+    Path | None, typer.Option("--towers", help="Towers file (overrides the scenario).")
+]
+BoundariesOpt = Annotated[
+    Path | None,
+    typer.Option("--boundaries", help="Province boundaries (GeoJSON/GPKG) for checks and maps."),
+]
+CrsOpt = Annotated[
+    str | None,
+    typer.Option("--crs", help="CRS of CSV coordinates when not EPSG:4326 lon/lat (EPSG:3405…)."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+MapsOpt = Annotated[Path, typer.Option("--maps", help="Folder for the HTML maps.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Exit 1 when any input row is rejected.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"covgap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+
+
+def _scenario(
+    scenario: Path | None,
+    *,
+    villages: Path | None = None,
+    towers: Path | None = None,
+    boundaries: Path | None = None,
+    crs: str | None = None,
+) -> Any:
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    changes: dict[str, Any] = {}
+    if villages is not None:
+        changes["villages"] = villages
+    if towers is not None:
+        changes["towers"] = towers
+    if boundaries is not None:
+        changes["boundaries"] = boundaries
+    if crs is not None:
+        changes["crs"] = crs
+    if changes:
+        sc = dataclasses.replace(sc, inputs=dataclasses.replace(sc.inputs, **changes))
+    return sc
+
+
+def _print_notes(lines: list[str]) -> None:
+    for line in lines:
+        err_console.print(f"[yellow]note:[/] {line}")
+
+
+def _print_load_summary(loaded: Any) -> None:
+    table = Table(title="Inputs", show_lines=False)
+    for col in ("file", "rows read", "accepted", "rejected", "warnings"):
+        table.add_column(col, justify="right" if col != "file" else "left")
+    for res in (loaded.villages, loaded.towers):
+        table.add_row(
+            str(res.path), str(res.n_read), str(len(res.gdf)), str(len(res.rejects)),
+            str(len(res.warnings)),
+        )
+    out_console.print(table)
+    warnings = loaded.warnings
+    for w in warnings[:20]:
+        err_console.print(f"[yellow]warning:[/] {w}")
+    if len(warnings) > 20:
+        err_console.print(f"[yellow]warning:[/] … and {len(warnings) - 20} more")
+    for r in loaded.rejects[:10]:
+        err_console.print(f"[red]rejected:[/] {r.line()}")
+    if len(loaded.rejects) > 10:
+        err_console.print(f"[red]rejected:[/] … and {len(loaded.rejects) - 10} more")
+
+
+def _print_assessment(assessment: Any) -> None:
+    v = assessment.villages
+    counts = v["group"].value_counts()
+    table = Table(title="Coverage")
+    table.add_column("group")
+    table.add_column("villages", justify="right")
+    table.add_column("population", justify="right")
+    for group, label in (
+        ("covered", "covered"),
+        ("low_signal_powered", "low signal, with electricity"),
+        ("low_signal_unpowered", "low signal, without electricity"),
+    ):
+        pop = int(v.loc[v["group"] == group, "population"].sum())
+        table.add_row(label, str(int(counts.get(group, 0))), f"{pop:,}")
+    out_console.print(table)
+    out_console.print(
+        f"sector–village pairs evaluated: {assessment.n_pairs:,}; "
+        f"outside their model's range (extrapolated): {assessment.extrapolated_share:.1%}"
+    )
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn covgap errors into one line + exit code, bugs into exit 3."""
+    try:
+        return fn()
+    except CovgapError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        err_console.print(exc.line(), markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        log_dir = Path(tempfile.gettempdir()) / "covgap-logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        log_path = log_dir / f"covgap-{stamp}.log"
+        log_path.write_text(traceback.format_exc(), encoding="utf-8")
+        if _state["debug"]:
+            traceback.print_exc()
+        err_console.print(
+            f"error: internal error (a bug in covgap): {type(exc).__name__}: {exc}; "
+            f"traceback in {log_path}",
+            markup=False,
+        )
+        raise typer.Exit(3) from None
+
+
+@app.command()
+def validate(
+    scenario: ScenarioOpt = None,
+    villages: VillagesOpt = None,
+    towers: TowersOpt = None,
+    boundaries: BoundariesOpt = None,
+    crs: CrsOpt = None,
+    out: OutOpt = Path("out"),
+    strict: StrictOpt = False,
+) -> None:
+    """Load and validate villages and towers; write out/rejects.csv."""
+    from .pipeline import Notes, stage_load, write_rejects
+
+    def body() -> None:
+        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        notes = Notes()
+        loaded = stage_load(sc, notes)
+        _print_load_summary(loaded)
+        path = write_rejects(loaded, out, strict=strict)
+        _print_notes(notes.lines)
+        out_console.print(f"rejects: {path} ({len(loaded.rejects)} rows)")
+
+    _guard(body)
+
+
+@app.command()
+def analyse(
+    scenario: ScenarioOpt = None,
+    villages: VillagesOpt = None,
+    towers: TowersOpt = None,
+    boundaries: BoundariesOpt = None,
+    crs: CrsOpt = None,
+    out: OutOpt = Path("out"),
+    strict: StrictOpt = False,
+) -> None:
+    """Predict signal at each village (best server), flag low-signal villages by
+    electricity, write villages_assessed.gpkg and summaries by province and commune."""
+    from .pipeline import Notes, stage_analyse, stage_load, write_rejects
+
+    def body() -> None:
+        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        notes = Notes()
+        loaded = stage_load(sc, notes)
+        _print_load_summary(loaded)
+        write_rejects(loaded, out, strict=strict)
+        assessment = stage_analyse(loaded, sc, out)
+        _print_assessment(assessment)
+        _print_notes(notes.lines)
+        out_console.print(f"written: {out / 'villages_assessed.gpkg'}, summaries in {out}")
+
+    _guard(body)
+
+
+@app.command()
+def sites(
+    scenario: ScenarioOpt = None,
+    assessed: Annotated[
+        Path, typer.Option("--assessed", help="villages_assessed.gpkg from `covgap analyse`.")
+    ] = Path("out/villages_assessed.gpkg"),
+    towers: TowersOpt = None,
+    crs: CrsOpt = None,
+    out: OutOpt = Path("out"),
+) -> None:
+    """Plan sites for the low-signal villages (first slice: one new site per gap
+    village); write sites.gpkg."""
+    from .io import load_towers
+    from .pipeline import read_assessed, stage_sites
+
+    def body() -> None:
+        sc = _scenario(scenario, towers=towers, crs=crs)
+        if sc.inputs.towers is None:
+            raise_usage("no towers file: pass --towers or set [inputs] towers")
+        villages_gdf = read_assessed(assessed)
+        towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
+        plan = stage_sites(villages_gdf, towers_res.gdf, sc, out)
+        out_console.print(
+            f"{len(plan.sites)} sites planned ({plan.method}); written: {out / 'sites.gpkg'}"
+        )
+
+    _guard(body)
+
+
+def raise_usage(message: str) -> None:
+    from .errors import UsageError
+
+    raise UsageError(message)
+
+
+@app.command()
+def schedule(
+    scenario: ScenarioOpt = None,
+    sites_file: Annotated[
+        Path, typer.Option("--sites", help="sites.gpkg from `covgap sites`.")
+    ] = Path("out/sites.gpkg"),
+    out: OutOpt = Path("out"),
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="CP-SAT deterministic time limit (work units ≈ s)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Solver seed.")] = None,
+    fail_on_late: Annotated[
+        bool, typer.Option("--fail-on-late", help="Exit 1 when any site is late.")
+    ] = False,
+) -> None:
+    """Schedule the builds with OR-Tools CP-SAT against the deadlines; write
+    schedule.csv and sites_schedule.csv."""
+    from .errors import RequirementError
+    from .pipeline import read_sites, stage_schedule
+
+    def body() -> None:
+        sc = _scenario(scenario)
+        changes: dict[str, Any] = {}
+        if time_limit is not None:
+            changes["max_deterministic_time"] = time_limit
+        if seed is not None:
+            changes["seed"] = seed
+        if changes:
+            sc = dataclasses.replace(sc, schedule=dataclasses.replace(sc.schedule, **changes))
+        result = stage_schedule(read_sites(sites_file), sc, out)
+        _print_schedule(result)
+        if fail_on_late and result.n_late:
+            raise RequirementError(f"{result.n_late} sites late (--fail-on-late)")
+
+    _guard(body)
+
+
+def _print_schedule(result: Any) -> None:
+    out_console.print(
+        f"schedule: status {result.status}, {result.n_late} sites late "
+        f"({result.total_late_days} late days), solved in {result.runtime_s:.1f} s"
+    )
+    out_console.print(result.summary, markup=False)
+
+
+@app.command("map")
+def map_(
+    scenario: ScenarioOpt = None,
+    assessed: Annotated[Path, typer.Option("--assessed")] = Path("out/villages_assessed.gpkg"),
+    sites_file: Annotated[Path, typer.Option("--sites")] = Path("out/sites.gpkg"),
+    site_schedule: Annotated[Path, typer.Option("--site-schedule")] = Path(
+        "out/sites_schedule.csv"
+    ),
+    towers: TowersOpt = None,
+    boundaries: BoundariesOpt = None,
+    crs: CrsOpt = None,
+    maps: MapsOpt = Path("maps"),
+) -> None:
+    """Draw the offline HTML map (villages by status, towers, planned sites)."""
+    from .io import load_towers
+    from .maps import build_map
+    from .pipeline import (
+        ODV_CREDIT,
+        Notes,
+        load_optional_boundaries,
+        read_assessed,
+        read_site_schedule,
+        read_sites,
+    )
+
+    def body() -> None:
+        sc = _scenario(scenario, towers=towers, boundaries=boundaries, crs=crs)
+        if sc.inputs.towers is None:
+            raise_usage("no towers file: pass --towers or set [inputs] towers")
+        notes = Notes()
+        bnd = load_optional_boundaries(sc.inputs.boundaries, notes)
+        towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
+        path = build_map(
+            read_assessed(assessed),
+            towers_res.gdf,
+            read_sites(sites_file) if sites_file.exists() else None,
+            site_schedule=read_site_schedule(site_schedule),
+            boundaries=bnd,
+            boundaries_credit=ODV_CREDIT if bnd is not None else None,
+            title=f"covgap — {sc.name}",
+            out_path=maps / "coverage_map.html",
+        )
+        _print_notes(notes.lines)
+        out_console.print(f"map: {path}")
+
+    _guard(body)
+
+
+@app.command()
+def export(
+    assessed: Annotated[Path, typer.Option("--assessed")] = Path("out/villages_assessed.gpkg"),
+    sites_file: Annotated[Path, typer.Option("--sites")] = Path("out/sites.gpkg"),
+    out: OutOpt = Path("out"),
+) -> None:
+    """Write one RFC 7946 GeoJSON per operator (its sites and the villages they serve)."""
+    from .export import write_operator_geojson
+    from .pipeline import read_assessed, read_sites
+
+    def body() -> None:
+        paths = write_operator_geojson(read_sites(sites_file), read_assessed(assessed),
+                                       out / "exports")
+        for p in paths:
+            out_console.print(f"export: {p}")
+
+    _guard(body)
+
+
+@app.command()
+def run(
+    scenario: ScenarioOpt = None,
+    villages: VillagesOpt = None,
+    towers: TowersOpt = None,
+    boundaries: BoundariesOpt = None,
+    crs: CrsOpt = None,
+    out: OutOpt = Path("out"),
+    maps: MapsOpt = Path("maps"),
+    strict: StrictOpt = False,
+    fail_on_late: Annotated[
+        bool, typer.Option("--fail-on-late", help="Exit 1 when any site is late.")
+    ] = False,
+    no_schedule: Annotated[
+        bool, typer.Option("--no-schedule", help="Skip the scheduling stage.")
+    ] = False,
+) -> None:
+    """Run every stage: validate, analyse, sites, schedule, map, export (+ manifest)."""
+    from .pipeline import run as run_pipeline
+
+    def body() -> None:
+        t0 = time.perf_counter()
+        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        result = run_pipeline(sc, out, maps, strict=strict, fail_on_late=fail_on_late,
+                              do_schedule=not no_schedule)
+        _print_load_summary(result.loaded)
+        _print_assessment(result.assessment)
+        out_console.print(f"sites planned: {len(result.plan.sites)} ({result.plan.method})")
+        if result.schedule is not None:
+            _print_schedule(result.schedule)
+        _print_notes(result.notes)
+        out_console.print(f"outputs: {out}/  map: {result.map_path}  "
+                          f"exports: {len(result.exports)} files")
+        out_console.print(f"done in {time.perf_counter() - t0:.1f} s")
+
+    _guard(body)
+
+
+@app.command()
+def sample(
+    seed: Annotated[int, typer.Option("--seed", help="Generator seed.")] = 20250715,
+    villages_out: Annotated[Path, typer.Option("--villages-out")] = Path(
+        "data/villages/villages.geojson"
+    ),
+    towers_out: Annotated[Path, typer.Option("--towers-out")] = Path("data/towers/towers.csv"),
+    shared: Annotated[
+        Path | None, typer.Option("--shared", help="The base data folder (../shared/data).")
+    ] = None,
+    scenario: ScenarioOpt = Path("scenarios/vietnam_2025.toml"),
+) -> None:
+    """Build the bundled sample (villages in real communes, synthetic towers) from
+    ../shared/data, calibrated to 238 + 117 low-signal villages."""
+    from .sample import SampleSpec, build_sample, shared_data_dir, write_sample
+
+    def body() -> None:
+        sc = _scenario(scenario if scenario is not None and scenario.exists() else None)
+        base = shared if shared is not None else shared_data_dir()
+        result = build_sample(base, spec=SampleSpec(seed=seed), analysis=sc.analysis)
+        write_sample(result, villages_out, towers_out)
+        out_console.print(
+            f"sample: {result.counts['villages']} villages → {villages_out}; "
+            f"{result.counts['towers']} sector rows at {result.counts['sites']} sites → "
+            f"{towers_out}"
+        )
+
+    _guard(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit as exc:
+        sys.exit(exc.code)

@@ -1,0 +1,219 @@
+"""The stages chained: load → validate → analyse → sites → schedule → map / export.
+
+Each ``stage_*`` function reads what it needs, calls the pure stage function and
+writes the stage's files into the output folder (DESIGN §2). The CLI is a thin
+wrapper over these; ``run`` chains them all and writes ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__
+from .analysis import Assessment, assess_villages, summarise
+from .errors import Reject, RequirementError, UsageError
+from .export import write_operator_geojson
+from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
+from .maps import build_map
+from .outputs import file_hashes, read_stage_gpkg, write_csv, write_gpkg, write_json
+from .scenario import Scenario
+from .schedule import ScheduleResult, plan_builds
+from .siting import SitePlan, plan_sites
+
+log = logging.getLogger(__name__)
+
+#: Credit shown on maps for the default base layer (../shared/data/SOURCES.md).
+ODV_CREDIT = (
+    "Provincial boundaries © Open Development Vietnam / Open Development Mekong, "
+    "source Department of Survey and Mapping of Viet Nam, CC BY-SA 4.0; dissolved to "
+    "the 2025 provinces by the covgap project"
+)
+
+
+@dataclass
+class Notes:
+    """Things the run says once in its summary (missing optional inputs, warnings)."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        if text not in self.lines:
+            self.lines.append(text)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Validated inputs."""
+
+    villages: LoadResult
+    towers: LoadResult
+    boundaries: gpd.GeoDataFrame | None
+    boundaries_path: Path | None
+
+    @property
+    def rejects(self) -> list[Reject]:
+        return [*self.villages.rejects, *self.towers.rejects]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [*self.villages.warnings, *self.towers.warnings]
+
+
+def load_optional_boundaries(path: Path | None, notes: Notes) -> gpd.GeoDataFrame | None:
+    """Province boundaries, or ``None`` with a note when the file is absent."""
+    if path is None:
+        notes.add("no boundaries file given: points checked against Vietnam's bounding box only")
+        return None
+    if not path.exists():
+        notes.add(
+            f"boundaries file {path} not found: points checked against Vietnam's bounding box "
+            "only; maps have no province base layer"
+        )
+        return None
+    return load_boundaries(path)
+
+
+def stage_load(scenario: Scenario, notes: Notes) -> Loaded:
+    """Load and validate the villages and towers named in ``scenario.inputs``."""
+    inp = scenario.inputs
+    if inp.villages is None:
+        raise UsageError("no villages file: pass --villages or set [inputs] villages")
+    if inp.towers is None:
+        raise UsageError("no towers file: pass --towers or set [inputs] towers")
+    boundaries = load_optional_boundaries(inp.boundaries, notes)
+    villages = load_villages(
+        inp.villages,
+        crs=inp.crs,
+        layer=inp.villages_layer,
+        boundaries=boundaries,
+        admin_vintage=inp.admin_vintage,
+    )
+    towers = load_towers(inp.towers, crs=inp.crs, layer=inp.towers_layer, boundaries=boundaries)
+    bpath = inp.boundaries if boundaries is not None else None
+    return Loaded(villages=villages, towers=towers, boundaries=boundaries, boundaries_path=bpath)
+
+
+def write_rejects(loaded: Loaded, out_dir: Path, *, strict: bool) -> Path:
+    """Write ``rejects.csv`` (header only when clean); under ``strict`` rejects fail the run."""
+    path = write_rejects_csv(loaded.rejects, out_dir / "rejects.csv")
+    if strict and loaded.rejects:
+        first = loaded.rejects[0]
+        raise RequirementError(
+            f"{len(loaded.rejects)} rejected rows (--strict); first: {first.line()}; all in {path}"
+        )
+    return path
+
+
+def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Assessment:
+    """Best server per village, low-signal flags and summaries → ``out_dir``."""
+    if scenario.inputs.dem is not None:
+        raise UsageError(
+            f"a DEM was given ({scenario.inputs.dem}) but terrain-aware analysis is not built "
+            "yet: remove [inputs] dem / --dem to run the terrain-free models"
+        )
+    assessment = assess_villages(loaded.villages.gdf, loaded.towers.gdf, scenario.analysis)
+    write_gpkg(assessment.villages, out_dir / "villages_assessed.gpkg", layer="villages")
+    write_csv(summarise(assessment.villages, by="province"), out_dir / "summary_by_province.csv")
+    write_csv(summarise(assessment.villages, by="commune"), out_dir / "summary_by_commune.csv")
+    return assessment
+
+
+def stage_sites(villages: gpd.GeoDataFrame, towers: gpd.GeoDataFrame, scenario: Scenario,
+                out_dir: Path) -> SitePlan:
+    """Plan sites for the gap villages → ``sites.gpkg``."""
+    plan = plan_sites(villages, towers, scenario.siting)
+    write_gpkg(plan.sites, out_dir / "sites.gpkg", layer="sites")
+    if len(plan.uncoverable):
+        write_csv(plan.uncoverable, out_dir / "uncoverable.csv")
+    return plan
+
+
+def stage_schedule(sites: gpd.GeoDataFrame, scenario: Scenario, out_dir: Path) -> ScheduleResult:
+    """Schedule the builds with CP-SAT → ``schedule.csv``, ``sites_schedule.csv``."""
+    result = plan_builds(sites, scenario.schedule)
+    write_csv(result.tasks, out_dir / "schedule.csv")
+    write_csv(result.sites, out_dir / "sites_schedule.csv")
+    return result
+
+
+def read_assessed(path: Path) -> gpd.GeoDataFrame:
+    """``villages_assessed.gpkg`` as the analysis stage wrote it."""
+    return read_stage_gpkg(path)
+
+
+def read_sites(path: Path) -> gpd.GeoDataFrame:
+    """``sites.gpkg`` as the sites stage wrote it."""
+    return read_stage_gpkg(path)
+
+
+def read_site_schedule(path: Path) -> pd.DataFrame | None:
+    """``sites_schedule.csv`` or ``None`` when absent."""
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype={"site_id": str}, keep_default_na=False)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``covgap run`` produced."""
+
+    loaded: Loaded
+    assessment: Assessment
+    plan: SitePlan
+    schedule: ScheduleResult | None
+    map_path: Path
+    exports: list[Path]
+    out_dir: Path
+    notes: list[str]
+
+
+def run(scenario: Scenario, out_dir: Path, maps_dir: Path, *, strict: bool = False,
+        fail_on_late: bool = False, do_schedule: bool = True) -> RunResult:
+    """Every stage in order; outputs in ``out_dir``, the map in ``maps_dir``."""
+    started = dt.datetime.now(dt.UTC)
+    notes = Notes()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loaded = stage_load(scenario, notes)
+    write_rejects(loaded, out_dir, strict=strict)
+    assessment = stage_analyse(loaded, scenario, out_dir)
+    plan = stage_sites(assessment.villages, loaded.towers.gdf, scenario, out_dir)
+    schedule = stage_schedule(plan.sites, scenario, out_dir) if do_schedule else None
+    map_path = build_map(
+        assessment.villages,
+        loaded.towers.gdf,
+        plan.sites,
+        site_schedule=schedule.sites if schedule is not None else None,
+        boundaries=loaded.boundaries,
+        boundaries_credit=ODV_CREDIT if loaded.boundaries is not None else None,
+        title=f"covgap — {scenario.name}",
+        out_path=maps_dir / "coverage_map.html",
+    )
+    exports = write_operator_geojson(plan.sites, assessment.villages, out_dir / "exports")
+    inputs = [p for p in (scenario.inputs.villages, scenario.inputs.towers,
+                          loaded.boundaries_path, scenario.path) if p is not None]
+    manifest = {
+        "covgap_version": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "inputs": {str(p): h for p, h in file_hashes(inputs).items()},
+        "settings": scenario.to_dict(),
+        "outputs": dict(file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"],
+                                    base=out_dir)),
+        "map": str(map_path),
+        "notes": notes.lines,
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    if fail_on_late and schedule is not None and schedule.n_late:
+        raise RequirementError(
+            f"{schedule.n_late} sites finish after their deadline (--fail-on-late); "
+            f"see {out_dir / 'sites_schedule.csv'}"
+        )
+    return RunResult(loaded, assessment, plan, schedule, map_path, exports, out_dir, notes.lines)

@@ -1,0 +1,178 @@
+"""Scenario files (TOML) → typed, frozen settings.
+
+A scenario names the inputs and every setting of every stage. Each table binds
+to the settings dataclass of its stage (``[analysis]`` → :class:`AnalysisSettings`,
+``[siting]`` → :class:`SitingSettings`, ``[schedule]`` → :class:`ScheduleSettings`);
+unknown keys are refused with a "did you mean". Paths written in a scenario
+resolve against the scenario file's folder; the CLI's flags override them and
+resolve against the current directory. ``scenarios/vietnam_2025.toml`` documents
+every key with its type, unit and default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analysis import AnalysisSettings
+from .errors import ScenarioError
+from .schedule import ScheduleSettings
+from .siting import SitingSettings
+from .tomlbind import bind, check_keys
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files. ``None`` means absent (boundaries and DEM are optional)."""
+
+    villages: Path | None = None
+    towers: Path | None = None
+    boundaries: Path | None = None
+    dem: Path | None = None
+    #: CRS of CSV coordinates when they are not EPSG:4326 lon/lat (e.g. "EPSG:3405").
+    crs: str | None = None
+    villages_layer: str | None = None
+    towers_layer: str | None = None
+    #: Which administrative vintage the inputs' province codes use: 2025 (34) or 2019 (63).
+    admin_vintage: int = 2025
+
+
+@dataclass(frozen=True)
+class Planning:
+    """The programme's dates (DESIGN §1). Deadlines are inclusive."""
+
+    start: dt.date = dt.date(2025, 7, 15)
+    deadline_powered: dt.date = dt.date(2025, 8, 31)
+    deadline_unpowered: dt.date = dt.date(2025, 11, 30)
+    #: Calendar days from the end of integration to on air.
+    on_air_lag_days: int = 10
+    #: On-air target for the powered (August) group: the 2nd week of September.
+    on_air_target: dt.date = dt.date(2025, 9, 14)
+
+    def __post_init__(self) -> None:
+        if self.on_air_lag_days < 0:
+            raise ValueError("on_air_lag_days must be >= 0")
+        if not self.start <= self.deadline_powered <= self.deadline_unpowered:
+            raise ValueError("need start <= deadline_powered <= deadline_unpowered")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario: inputs, programme dates and every stage's settings."""
+
+    path: Path | None = None
+    name: str = "covgap"
+    seed: int = 20250715
+    inputs: Inputs = field(default_factory=Inputs)
+    planning: Planning = field(default_factory=Planning)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    siting: SitingSettings = field(default_factory=SitingSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly view (for ``manifest.json``)."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+_TOP_KEYS = ["name", "seed", "inputs", "planning", "analysis", "siting", "schedule"]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    return obj
+
+
+def _resolve(path: Path | None, base: Path) -> Path | None:
+    if path is None or str(path) == "":
+        return None
+    return path if path.is_absolute() else (base / path)
+
+
+def load_scenario(path: str | Path | None) -> Scenario:
+    """Read a scenario TOML file; ``None`` gives the documented defaults."""
+    if path is None:
+        return apply_planning(Scenario())
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("scenario file not found", file=p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file=p) from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("not UTF-8 text", file=p) from exc
+    file = str(p)
+    check_keys(data, _TOP_KEYS, where="top level", file=file)
+    inputs = bind(Inputs, data.get("inputs", {}), where="inputs", file=file)
+    base = p.resolve().parent
+    inputs = dataclasses.replace(
+        inputs,
+        villages=_resolve(inputs.villages, base),
+        towers=_resolve(inputs.towers, base),
+        boundaries=_resolve(inputs.boundaries, base),
+        dem=_resolve(inputs.dem, base),
+        crs=inputs.crs or None,
+        villages_layer=inputs.villages_layer or None,
+        towers_layer=inputs.towers_layer or None,
+    )
+    if inputs.admin_vintage not in (2019, 2025):
+        raise ScenarioError(
+            f"[inputs] admin_vintage = {inputs.admin_vintage}: expected 2025 (34 provinces) "
+            "or 2019 (63 provinces)",
+            file=file,
+        )
+    name = data.get("name", p.stem)
+    seed = data.get("seed", Scenario.seed)
+    if not isinstance(name, str):
+        raise ScenarioError(f"name = {name!r}: expected a string", file=file)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ScenarioError(f"seed = {seed!r}: expected a non-negative integer", file=file)
+    scenario = Scenario(
+        path=p,
+        name=name,
+        seed=seed,
+        inputs=inputs,
+        planning=bind(Planning, data.get("planning", {}), where="planning", file=file),
+        analysis=bind(AnalysisSettings, data.get("analysis", {}), where="analysis", file=file),
+        siting=bind(SitingSettings, data.get("siting", {}), where="siting", file=file),
+        schedule=bind(ScheduleSettings, data.get("schedule", {}), where="schedule", file=file),
+    )
+    return apply_planning(scenario)
+
+
+def apply_planning(scenario: Scenario) -> Scenario:
+    """Copy the ``[planning]`` dates and the seed into the stage settings that use them."""
+    pl = scenario.planning
+    siting = _replace_known(
+        scenario.siting,
+        planning_start=pl.start,
+        deadline_powered=pl.deadline_powered,
+        deadline_unpowered=pl.deadline_unpowered,
+        on_air_lag_days=pl.on_air_lag_days,
+    )
+    schedule = _replace_known(
+        scenario.schedule,
+        planning_start=pl.start,
+        deadline_powered=pl.deadline_powered,
+        deadline_unpowered=pl.deadline_unpowered,
+        on_air_lag_days=pl.on_air_lag_days,
+        seed=scenario.seed,
+    )
+    return dataclasses.replace(scenario, siting=siting, schedule=schedule)
+
+
+def _replace_known(obj: Any, **values: Any) -> Any:
+    names = {f.name for f in dataclasses.fields(obj)}
+    return dataclasses.replace(obj, **{k: v for k, v in values.items() if k in names})
