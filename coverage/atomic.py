@@ -22,7 +22,8 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
+        prefix=f".{target.name}.",
+        suffix=suffix if suffix is not None else target.suffix,
         dir=target.parent,
     )
     os.close(fd)
@@ -41,9 +42,8 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (``\\n`` line endings). Returns ``path``."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding=encoding, newline="\n") as fh:
-            fh.write(text)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding=encoding, newline="\n") as fh:
+        fh.write(text)
     return Path(path)
 
 

@@ -170,7 +170,7 @@ class WorkCalendar:
         if side not in ("after", "before"):
             raise ValueError(f"side must be 'after' or 'before', got {side!r}")
         days = _to_day_array(dates)
-        roll = "forward" if side == "after" else "backward"
+        roll: Literal["forward", "backward"] = "forward" if side == "after" else "backward"
         rolled = np.busday_offset(days, 0, roll=roll, busdaycal=self._busdaycal)
         return np.busday_count(self._origin, rolled, busdaycal=self._busdaycal).astype(np.int64)
 

@@ -63,9 +63,7 @@ CrsOpt = Annotated[
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 MapsOpt = Annotated[Path, typer.Option("--maps", help="Folder for the HTML maps.")]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Exit 1 when any input row is rejected.")
-]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when any input row is rejected.")]
 
 
 def _version(value: bool) -> None:
@@ -121,7 +119,10 @@ def _print_load_summary(loaded: Any) -> None:
         table.add_column(col, justify="right" if col != "file" else "left")
     for res in (loaded.villages, loaded.towers):
         table.add_row(
-            str(res.path), str(res.n_read), str(len(res.gdf)), str(len(res.rejects)),
+            str(res.path),
+            str(res.n_read),
+            str(len(res.gdf)),
+            str(len(res.rejects)),
             str(len(res.warnings)),
         )
     out_console.print(table)
@@ -377,8 +378,9 @@ def export(
     from .pipeline import read_assessed, read_sites
 
     def body() -> None:
-        paths = write_operator_geojson(read_sites(sites_file), read_assessed(assessed),
-                                       out / "exports")
+        paths = write_operator_geojson(
+            read_sites(sites_file), read_assessed(assessed), out / "exports"
+        )
         for p in paths:
             out_console.print(f"export: {p}")
 
@@ -408,16 +410,18 @@ def run(
     def body() -> None:
         t0 = time.perf_counter()
         sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
-        result = run_pipeline(sc, out, maps, strict=strict, fail_on_late=fail_on_late,
-                              do_schedule=not no_schedule)
+        result = run_pipeline(
+            sc, out, maps, strict=strict, fail_on_late=fail_on_late, do_schedule=not no_schedule
+        )
         _print_load_summary(result.loaded)
         _print_assessment(result.assessment)
         out_console.print(f"sites planned: {len(result.plan.sites)} ({result.plan.method})")
         if result.schedule is not None:
             _print_schedule(result.schedule)
         _print_notes(result.notes)
-        out_console.print(f"outputs: {out}/  map: {result.map_path}  "
-                          f"exports: {len(result.exports)} files")
+        out_console.print(
+            f"outputs: {out}/  map: {result.map_path}  exports: {len(result.exports)} files"
+        )
         out_console.print(f"done in {time.perf_counter() - t0:.1f} s")
 
     _guard(body)

@@ -59,13 +59,12 @@ def _prepare_for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Path:
     """Write ``gdf`` (EPSG:4326) as one layer of a new GeoPackage, atomically."""
     target = Path(path)
-    with atomic_path(target) as tmp:
-        with pyogrio_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
-            pyogrio.write_dataframe(_prepare_for_gpkg(gdf), tmp, layer=layer, driver="GPKG")
+    with atomic_path(target) as tmp, pyogrio_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
+        pyogrio.write_dataframe(_prepare_for_gpkg(gdf), tmp, layer=layer, driver="GPKG")
     return target
 
 
-class pyogrio_config:  # noqa: N801 - used as a context manager like a function
+class pyogrio_config:
     """Set GDAL config options for the duration of a ``with`` block."""
 
     def __init__(self, **options: str) -> None:
@@ -123,7 +122,9 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, float_format: str = "%.2f")
 
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as indented UTF-8 JSON (keys in insertion order), atomically."""
-    return write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+    return write_text_atomic(
+        path, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+    )
 
 
 def _json_default(value: Any) -> Any:

@@ -125,8 +125,9 @@ def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Assessme
     return assessment
 
 
-def stage_sites(villages: gpd.GeoDataFrame, towers: gpd.GeoDataFrame, scenario: Scenario,
-                out_dir: Path) -> SitePlan:
+def stage_sites(
+    villages: gpd.GeoDataFrame, towers: gpd.GeoDataFrame, scenario: Scenario, out_dir: Path
+) -> SitePlan:
     """Plan sites for the gap villages → ``sites.gpkg``."""
     plan = plan_sites(villages, towers, scenario.siting)
     write_gpkg(plan.sites, out_dir / "sites.gpkg", layer="sites")
@@ -174,8 +175,15 @@ class RunResult:
     notes: list[str]
 
 
-def run(scenario: Scenario, out_dir: Path, maps_dir: Path, *, strict: bool = False,
-        fail_on_late: bool = False, do_schedule: bool = True) -> RunResult:
+def run(
+    scenario: Scenario,
+    out_dir: Path,
+    maps_dir: Path,
+    *,
+    strict: bool = False,
+    fail_on_late: bool = False,
+    do_schedule: bool = True,
+) -> RunResult:
     """Every stage in order; outputs in ``out_dir``, the map in ``maps_dir``."""
     started = dt.datetime.now(dt.UTC)
     notes = Notes()
@@ -196,8 +204,16 @@ def run(scenario: Scenario, out_dir: Path, maps_dir: Path, *, strict: bool = Fal
         out_path=maps_dir / "coverage_map.html",
     )
     exports = write_operator_geojson(plan.sites, assessment.villages, out_dir / "exports")
-    inputs = [p for p in (scenario.inputs.villages, scenario.inputs.towers,
-                          loaded.boundaries_path, scenario.path) if p is not None]
+    inputs = [
+        p
+        for p in (
+            scenario.inputs.villages,
+            scenario.inputs.towers,
+            loaded.boundaries_path,
+            scenario.path,
+        )
+        if p is not None
+    ]
     manifest = {
         "covgap_version": __version__,
         "started_utc": started.isoformat(timespec="seconds"),
@@ -205,8 +221,9 @@ def run(scenario: Scenario, out_dir: Path, maps_dir: Path, *, strict: bool = Fal
         "python": platform.python_version(),
         "inputs": {str(p): h for p, h in file_hashes(inputs).items()},
         "settings": scenario.to_dict(),
-        "outputs": dict(file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"],
-                                    base=out_dir)),
+        "outputs": dict(
+            file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"], base=out_dir)
+        ),
         "map": str(map_path),
         "notes": notes.lines,
     }

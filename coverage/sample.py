@@ -33,6 +33,7 @@ import shapely
 from .admin import REGION_OF_PROVINCE
 from .analysis import AnalysisSettings, assess_villages
 from .atomic import write_text_atomic
+from .crs import outside_vietnam
 from .errors import InputFileError
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,52 @@ _NORTH_PREFIX = ("Bản", "Thôn", "Bản", "Làng")
 _CENTRE_PREFIX = ("Thôn", "Làng", "Buôn", "Thôn")
 _SOUTH_PREFIX = ("Ấp", "Ấp", "Khóm", "Ấp")
 _SYLLABLES = (
-    "Nà", "Khuổi", "Pác", "Phìn", "Sín", "Tả", "Hạ", "Thượng", "Đông", "Tây", "Nam", "Bắc",
-    "Tân", "Phú", "An", "Hòa", "Bình", "Lộc", "Mường", "Cốc", "Lũng", "Pải", "Chải", "Trung",
-    "Thành", "Hưng", "Long", "Mỹ", "Thạnh", "Vĩnh", "Phước", "Sơn", "Lâm", "Khê", "Suối",
-    "Đồng", "Bãi", "Cầu", "Rẫy", "Kon", "Plei", "Đắk", "Ea", "Hồ", "Cát", "Giang",
+    "Nà",
+    "Khuổi",
+    "Pác",
+    "Phìn",
+    "Sín",
+    "Tả",
+    "Hạ",
+    "Thượng",
+    "Đông",
+    "Tây",
+    "Nam",
+    "Bắc",
+    "Tân",
+    "Phú",
+    "An",
+    "Hòa",
+    "Bình",
+    "Lộc",
+    "Mường",
+    "Cốc",
+    "Lũng",
+    "Pải",
+    "Chải",
+    "Trung",
+    "Thành",
+    "Hưng",
+    "Long",
+    "Mỹ",
+    "Thạnh",
+    "Vĩnh",
+    "Phước",
+    "Sơn",
+    "Lâm",
+    "Khê",
+    "Suối",
+    "Đồng",
+    "Bãi",
+    "Cầu",
+    "Rẫy",
+    "Kon",
+    "Plei",
+    "Đắk",
+    "Ea",
+    "Hồ",
+    "Cát",
+    "Giang",
 )
 
 
@@ -91,11 +134,20 @@ def shared_data_dir(start: Path | None = None) -> Path:
     )
 
 
-def _land(shared: Path) -> shapely.Geometry:
-    prov = pyogrio.read_dataframe(shared / "vn_provinces34.geojson", columns=["province_code"])
-    land = shapely.union_all(prov.geometry.values)
+def _provinces(shared: Path) -> gpd.GeoDataFrame:
+    return pyogrio.read_dataframe(shared / "vn_provinces34.geojson", columns=["province_code"])
+
+
+def _land(provinces: gpd.GeoDataFrame) -> shapely.Geometry:
+    land = shapely.union_all(provinces.geometry.values)
     shapely.prepare(land)
     return land
+
+
+def _keep_accepted(gdf: gpd.GeoDataFrame, provinces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop points the loader would reject as outside Vietnam (same test, same tolerance)."""
+    outside = outside_vietnam(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), provinces)
+    return gdf.loc[~outside].reset_index(drop=True)
 
 
 def _communes(shared: Path) -> pd.DataFrame:
@@ -208,11 +260,11 @@ def _candidate_villages(
     households = np.round(population / rng.uniform(3.6, 4.8, n)).astype(np.int64)
     p_unpowered = np.where(mountain, 0.30, 0.06)
     electrified = rng.random(n) >= p_unpowered
-    eta_days = np.where(
-        rng.random(n) < 0.85, rng.integers(20, 130, n), rng.integers(130, 260, n)
-    )
+    eta_days = np.where(rng.random(n) < 0.85, rng.integers(20, 130, n), rng.integers(130, 260, n))
     start = np.datetime64("2025-07-15")
-    power_eta = np.where(electrified, np.datetime64("NaT"), start + eta_days.astype("timedelta64[D]"))
+    power_eta = np.where(
+        electrified, np.datetime64("NaT"), start + eta_days.astype("timedelta64[D]")
+    )
     clutter = np.where(
         c["division_type"].to_numpy() == "phường",
         "urban_small_medium",
@@ -221,7 +273,9 @@ def _candidate_villages(
     clutter = np.where(rng.random(n) < 0.3, None, clutter)  # left to the scenario default
     gdf = gpd.GeoDataFrame(
         {
-            "village_id": [f"{code}{k:03d}" for code, k in zip(c["commune_code"], seq, strict=True)],
+            "village_id": [
+                f"{code}{k:03d}" for code, k in zip(c["commune_code"], seq, strict=True)
+            ],
             "name": _village_names(rng, c["region"].to_numpy()),
             "province_code": c["province_code"].to_numpy(),
             "province": c["province_name"].to_numpy(),
@@ -266,54 +320,95 @@ def _candidate_towers(
         is_urban = bool(urban[ci])
         height = float(np.round(rng.uniform(18, 32) if is_urban else rng.uniform(25, 45)))
         status = "planned" if rng.random() < 0.03 else "active"
-        backhaul = "fibre" if (is_urban or rng.random() < 0.55) else (
-            "microwave" if rng.random() < 0.85 else "satellite"
+        backhaul = (
+            "fibre"
+            if (is_urban or rng.random() < 0.55)
+            else ("microwave" if rng.random() < 0.85 else "satellite")
         )
         power = "grid" if rng.random() < 0.9 else ("solar" if rng.random() < 0.7 else "generator")
         rot = float(rng.integers(0, 120))
         band = rng.choice([1800, 2100, 900, 2600], p=[0.6, 0.15, 0.15, 0.1])
         bw = {900: 5.0, 1800: 20.0, 2100: 15.0, 2600: 20.0}[int(band)]
         base = {
-            "site_id": site_id, "operator": op, "height_m": height, "status": status,
-            "backhaul": backhaul, "power": power, "lon": lon[i], "lat": lat[i],
+            "site_id": site_id,
+            "operator": op,
+            "height_m": height,
+            "status": status,
+            "backhaul": backhaul,
+            "power": power,
+            "lon": lon[i],
+            "lat": lat[i],
         }
         for k in range(3):
-            rows.append(base | {
-                "tower_id": f"{site_id}-L{k + 1}", "technology": "4G",
-                "frequency_mhz": float(band), "bandwidth_mhz": bw,
-                "eirp_dbm": float(np.round(rng.uniform(57.5, 61.0), 1)),
-                "azimuth_deg": (rot + 120 * k) % 360, "beamwidth_deg": 65.0,
-            })
+            rows.append(
+                base
+                | {
+                    "tower_id": f"{site_id}-L{k + 1}",
+                    "technology": "4G",
+                    "frequency_mhz": float(band),
+                    "bandwidth_mhz": bw,
+                    "eirp_dbm": float(np.round(rng.uniform(57.5, 61.0), 1)),
+                    "azimuth_deg": (rot + 120 * k) % 360,
+                    "beamwidth_deg": 65.0,
+                }
+            )
         if rng.random() < 0.7:
-            rows.append(base | {
-                "tower_id": f"{site_id}-G1", "technology": "2G", "frequency_mhz": 900.0,
-                "bandwidth_mhz": 0.2, "eirp_dbm": float(np.round(rng.uniform(52, 56), 1)),
-                "azimuth_deg": np.nan, "beamwidth_deg": np.nan,
-            })
+            rows.append(
+                base
+                | {
+                    "tower_id": f"{site_id}-G1",
+                    "technology": "2G",
+                    "frequency_mhz": 900.0,
+                    "bandwidth_mhz": 0.2,
+                    "eirp_dbm": float(np.round(rng.uniform(52, 56), 1)),
+                    "azimuth_deg": np.nan,
+                    "beamwidth_deg": np.nan,
+                }
+            )
         if rng.random() < 0.5:
-            rows.append(base | {
-                "tower_id": f"{site_id}-U1", "technology": "3G", "frequency_mhz": 2100.0,
-                "bandwidth_mhz": 5.0, "eirp_dbm": float(np.round(rng.uniform(55, 59), 1)),
-                "azimuth_deg": np.nan, "beamwidth_deg": np.nan,
-            })
+            rows.append(
+                base
+                | {
+                    "tower_id": f"{site_id}-U1",
+                    "technology": "3G",
+                    "frequency_mhz": 2100.0,
+                    "bandwidth_mhz": 5.0,
+                    "eirp_dbm": float(np.round(rng.uniform(55, 59), 1)),
+                    "azimuth_deg": np.nan,
+                    "beamwidth_deg": np.nan,
+                }
+            )
         if is_urban and rng.random() < 0.45:
             for k in range(3):
-                rows.append(base | {
-                    "tower_id": f"{site_id}-N{k + 1}", "technology": "5G",
-                    "frequency_mhz": float(rng.choice([2600.0, 3500.0, 3700.0])),
-                    "bandwidth_mhz": 100.0, "eirp_dbm": float(np.round(rng.uniform(70, 74), 1)),
-                    "azimuth_deg": (rot + 120 * k) % 360, "beamwidth_deg": 65.0,
-                })
+                rows.append(
+                    base
+                    | {
+                        "tower_id": f"{site_id}-N{k + 1}",
+                        "technology": "5G",
+                        "frequency_mhz": float(rng.choice([2600.0, 3500.0, 3700.0])),
+                        "bandwidth_mhz": 100.0,
+                        "eirp_dbm": float(np.round(rng.uniform(70, 74), 1)),
+                        "azimuth_deg": (rot + 120 * k) % 360,
+                        "beamwidth_deg": 65.0,
+                    }
+                )
     df = pd.DataFrame(rows)
     df = df.sort_values(["site_id", "tower_id"], kind="stable").reset_index(drop=True)
     gdf = gpd.GeoDataFrame(
         {
-            "tower_id": df["tower_id"], "site_id": df["site_id"], "operator": df["operator"],
-            "technology": df["technology"], "frequency_mhz": df["frequency_mhz"],
-            "bandwidth_mhz": df["bandwidth_mhz"], "height_m": df["height_m"],
-            "eirp_dbm": df["eirp_dbm"], "azimuth_deg": df["azimuth_deg"].astype(float),
-            "beamwidth_deg": df["beamwidth_deg"].astype(float), "status": df["status"],
-            "backhaul": df["backhaul"], "power": df["power"],
+            "tower_id": df["tower_id"],
+            "site_id": df["site_id"],
+            "operator": df["operator"],
+            "technology": df["technology"],
+            "frequency_mhz": df["frequency_mhz"],
+            "bandwidth_mhz": df["bandwidth_mhz"],
+            "height_m": df["height_m"],
+            "eirp_dbm": df["eirp_dbm"],
+            "azimuth_deg": df["azimuth_deg"].astype(float),
+            "beamwidth_deg": df["beamwidth_deg"].astype(float),
+            "status": df["status"],
+            "backhaul": df["backhaul"],
+            "power": df["power"],
             "source_row": np.arange(1, len(df) + 1, dtype=np.int64),
         },
         geometry=gpd.points_from_xy(df["lon"], df["lat"]),
@@ -341,15 +436,25 @@ def _add_measurements(
 
 
 def build_sample(
-    shared: Path, *, spec: SampleSpec = SampleSpec(), analysis: AnalysisSettings = AnalysisSettings()
+    shared: Path,
+    *,
+    spec: SampleSpec | None = None,
+    analysis: AnalysisSettings | None = None,
 ) -> SampleResult:
     """Generate the sample (see the module docstring). Pure: writes nothing."""
+    spec = spec or SampleSpec()
+    analysis = analysis or AnalysisSettings()
     rng = np.random.default_rng(spec.seed)
-    land = _land(shared)
+    provinces = _provinces(shared)
+    land = _land(provinces)
     communes = _communes(shared)
     polygons = _north_polygons(shared)
-    towers = _candidate_towers(rng, communes, land, polygons)
-    pool = _candidate_villages(rng, communes, land, polygons, int(spec.n_villages * spec.pool_factor))
+    towers = _keep_accepted(_candidate_towers(rng, communes, land, polygons), provinces)
+    towers["source_row"] = np.arange(1, len(towers) + 1, dtype=np.int64)
+    pool = _keep_accepted(
+        _candidate_villages(rng, communes, land, polygons, int(spec.n_villages * spec.pool_factor)),
+        provinces,
+    )
     first = assess_villages(pool, towers, analysis).villages
     pool = _add_measurements(rng, pool, first, spec.measured_share)
     assessed = assess_villages(pool, towers, analysis).villages
@@ -376,7 +481,7 @@ def build_sample(
         )
     )
     villages = pool.iloc[chosen].reset_index(drop=True)
-    gap = (assessed["group"].to_numpy()[chosen] != "covered")
+    gap = assessed["group"].to_numpy()[chosen] != "covered"
     ops = np.array(list(OPERATOR_SHARE))
     assign = gap & (rng.random(len(villages)) < 0.5)
     villages["assigned_operator"] = pd.Series(
@@ -411,9 +516,7 @@ def villages_geojson(villages: gpd.GeoDataFrame) -> str:
         for k, v in rec.items():
             if k == "power_eta":
                 props[k] = _iso(v)
-            elif isinstance(v, float) and np.isnan(v):
-                props[k] = None
-            elif v is pd.NA or v is None:
+            elif (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is None:
                 props[k] = None
             elif isinstance(v, np.integer):
                 props[k] = int(v)
@@ -437,9 +540,23 @@ def towers_csv(towers: gpd.GeoDataFrame) -> str:
     df = pd.DataFrame(towers.drop(columns=["geometry", "source_row"]))
     df.insert(0, "lon", np.round(towers.geometry.x.to_numpy(), 6))
     df.insert(1, "lat", np.round(towers.geometry.y.to_numpy(), 6))
-    cols = ["tower_id", "site_id", "operator", "technology", "frequency_mhz", "bandwidth_mhz",
-            "height_m", "eirp_dbm", "azimuth_deg", "beamwidth_deg", "status", "backhaul",
-            "power", "lon", "lat"]
+    cols = [
+        "tower_id",
+        "site_id",
+        "operator",
+        "technology",
+        "frequency_mhz",
+        "bandwidth_mhz",
+        "height_m",
+        "eirp_dbm",
+        "azimuth_deg",
+        "beamwidth_deg",
+        "status",
+        "backhaul",
+        "power",
+        "lon",
+        "lat",
+    ]
     return df[cols].to_csv(index=False, lineterminator="\n")
 
 
@@ -463,4 +580,3 @@ __all__ = [
     "villages_geojson",
     "write_sample",
 ]
-

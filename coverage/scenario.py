@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .admin import REGION_OF_PROVINCE
 from .analysis import AnalysisSettings
+from .calendar import WorkCalendar
 from .errors import ScenarioError
 from .schedule import ScheduleSettings
 from .siting import SitingSettings
@@ -62,6 +65,18 @@ class Planning:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """Working calendar (the planning start comes from ``[planning] start``)."""
+
+    #: Weekdays without work, Monday = 0 … Sunday = 6.
+    days_off_weekly: tuple[int, ...] = (6,)
+    #: Public holidays (no work): the 2025 National Day break by default.
+    holidays: tuple[dt.date, ...] = (dt.date(2025, 9, 1), dt.date(2025, 9, 2))
+    #: Calendar days after the start inside which every task must fit.
+    horizon_days: int = 730
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A whole scenario: inputs, programme dates and every stage's settings."""
 
@@ -70,19 +85,72 @@ class Scenario:
     seed: int = 20250715
     inputs: Inputs = field(default_factory=Inputs)
     planning: Planning = field(default_factory=Planning)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    #: province_code (2025) → planning region; default the eight socio-economic regions.
+    regions: Mapping[str, str] = field(default_factory=lambda: dict(REGION_OF_PROVINCE))
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     siting: SitingSettings = field(default_factory=SitingSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly view (for ``manifest.json``)."""
-        return _jsonable(dataclasses.asdict(self))
+        return _jsonable(self)
 
 
-_TOP_KEYS = ["name", "seed", "inputs", "planning", "analysis", "siting", "schedule"]
+_TOP_KEYS = [
+    "name",
+    "seed",
+    "inputs",
+    "planning",
+    "calendar",
+    "regions",
+    "analysis",
+    "siting",
+    "schedule",
+]
+#: Keys that live in [planning]/[calendar]/[regions] and are copied into the stages.
+_PLANNING_OWNED = {
+    "calendar": "[calendar] (and [planning] start)",
+    "deadlines": "[planning] deadline_powered / deadline_unpowered",
+    "on_air_lag_days": "[planning] on_air_lag_days",
+    "on_air_targets": "[planning] on_air_target",
+    "region_of": "[regions]",
+    "seed": "the top-level seed",
+    "power_tail_working_days": "[schedule] tasks (it is derived from their durations)",
+}
+
+
+def _stage_table(data: Mapping[str, Any], name: str, file: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ScenarioError(f"[{name}] must be a table", file=file)
+    for key in table:
+        if key in _PLANNING_OWNED:
+            raise ScenarioError(
+                f"[{name}] {key}: set it in {_PLANNING_OWNED[key]}, which every stage shares",
+                file=file,
+            )
+    return table
+
+
+def _regions(table: Any, file: str) -> dict[str, str]:
+    if not isinstance(table, Mapping):
+        raise ScenarioError('[regions] must be a table of province_code = "region"', file=file)
+    out = dict(REGION_OF_PROVINCE)
+    for code, region in table.items():
+        if code not in REGION_OF_PROVINCE:
+            raise ScenarioError(
+                f'[regions] {code!r} is not a 2025 province code ("01" … "96")', file=file
+            )
+        if not isinstance(region, str) or not region:
+            raise ScenarioError(f"[regions] {code} = {region!r}: expected a name", file=file)
+        out[code] = region
+    return out
 
 
 def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -91,13 +159,18 @@ def _jsonable(obj: Any) -> Any:
         return str(obj)
     if isinstance(obj, dt.date):
         return obj.isoformat()
+    if callable(obj):
+        return getattr(obj, "__name__", repr(obj))
+    if isinstance(obj, float) and obj != obj:  # NaN is not JSON
+        return None
     return obj
 
 
 def _resolve(path: Path | None, base: Path) -> Path | None:
-    if path is None or str(path) == "":
+    if path is None:
         return None
-    return path if path.is_absolute() else (base / path)
+    full = path if path.is_absolute() else base / path
+    return Path(os.path.relpath(os.path.normpath(full))) if not path.is_absolute() else full
 
 
 def load_scenario(path: str | Path | None) -> Scenario:
@@ -115,8 +188,13 @@ def load_scenario(path: str | Path | None) -> Scenario:
         raise ScenarioError("not UTF-8 text", file=p) from exc
     file = str(p)
     check_keys(data, _TOP_KEYS, where="top level", file=file)
-    inputs = bind(Inputs, data.get("inputs", {}), where="inputs", file=file)
-    base = p.resolve().parent
+    raw_inputs = data.get("inputs", {})
+    if not isinstance(raw_inputs, Mapping):
+        raise ScenarioError("[inputs] must be a table", file=file)
+    # "" means "not given" (TOML has no null).
+    raw_inputs = {k: (None if v == "" else v) for k, v in raw_inputs.items()}
+    inputs = bind(Inputs, raw_inputs, where="inputs", file=file)
+    base = p.parent
     inputs = dataclasses.replace(
         inputs,
         villages=_resolve(inputs.villages, base),
@@ -145,30 +223,46 @@ def load_scenario(path: str | Path | None) -> Scenario:
         seed=seed,
         inputs=inputs,
         planning=bind(Planning, data.get("planning", {}), where="planning", file=file),
-        analysis=bind(AnalysisSettings, data.get("analysis", {}), where="analysis", file=file),
-        siting=bind(SitingSettings, data.get("siting", {}), where="siting", file=file),
-        schedule=bind(ScheduleSettings, data.get("schedule", {}), where="schedule", file=file),
+        calendar=bind(CalendarSettings, data.get("calendar", {}), where="calendar", file=file),
+        regions=_regions(data.get("regions", {}), file),
+        analysis=bind(
+            AnalysisSettings, _stage_table(data, "analysis", file), where="analysis", file=file
+        ),
+        siting=bind(SitingSettings, _stage_table(data, "siting", file), where="siting", file=file),
+        schedule=bind(
+            ScheduleSettings, _stage_table(data, "schedule", file), where="schedule", file=file
+        ),
     )
     return apply_planning(scenario)
 
 
 def apply_planning(scenario: Scenario) -> Scenario:
-    """Copy the ``[planning]`` dates and the seed into the stage settings that use them."""
+    """Copy ``[planning]``, ``[calendar]``, ``[regions]`` and the seed into the stages."""
     pl = scenario.planning
-    siting = _replace_known(
-        scenario.siting,
-        planning_start=pl.start,
-        deadline_powered=pl.deadline_powered,
-        deadline_unpowered=pl.deadline_unpowered,
-        on_air_lag_days=pl.on_air_lag_days,
+    cal = WorkCalendar(
+        start=pl.start,
+        days_off_weekly=scenario.calendar.days_off_weekly,
+        holidays=scenario.calendar.holidays,
+        horizon_days=scenario.calendar.horizon_days,
     )
+    deadlines = {
+        "low_signal_powered": pl.deadline_powered,
+        "low_signal_unpowered": pl.deadline_unpowered,
+    }
     schedule = _replace_known(
         scenario.schedule,
-        planning_start=pl.start,
-        deadline_powered=pl.deadline_powered,
-        deadline_unpowered=pl.deadline_unpowered,
+        calendar=cal,
+        deadlines=deadlines,
         on_air_lag_days=pl.on_air_lag_days,
+        on_air_targets={"low_signal_powered": pl.on_air_target},
+        region_of=dict(scenario.regions),
         seed=scenario.seed,
+    )
+    siting = _replace_known(
+        scenario.siting,
+        calendar=cal,
+        deadlines=deadlines,
+        power_tail_working_days=schedule.power_tail_working_days("grid"),
     )
     return dataclasses.replace(scenario, siting=siting, schedule=schedule)
 

@@ -135,9 +135,15 @@ def bind(cls: type[T], table: Mapping[str, Any], *, where: str, file: str) -> T:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     check_keys(table, names, where=where, file=file)
-    kwargs = {
-        k: _coerce(v, hints[k], key=k, where=where, file=file) for k, v in table.items()
-    }
+    kwargs = {k: _coerce(v, hints[k], key=k, where=where, file=file) for k, v in table.items()}
+    for f in dataclasses.fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if not f.init or not required or f.name in kwargs:
+            continue
+        if type(None) in typing.get_args(hints[f.name]):
+            kwargs[f.name] = None  # TOML has no null: an absent optional key means None
+        else:
+            raise ScenarioError(f"[{where}] is missing the key '{f.name}'", file=file)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:

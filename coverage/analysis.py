@@ -1,0 +1,1051 @@
+"""Best server per village, low-signal flags and summaries (DESIGN §4).
+
+For every village, every active sector within its reach is evaluated and the
+strongest wins (best server, not nearest). The work is one fused numba kernel
+over chunks of villages: a latitude/longitude grid index of the sectors gives
+each village its candidate sectors, and per pair the kernel computes the
+geodesic distance (haversine on the WGS84 mean radius), the initial bearing,
+the horizontal pattern loss, the path loss (``covgap.propagation``'s
+dispatcher, the same code as :func:`~covgap.propagation.path_loss_db`) and the
+received level, keeping only the per-village bests. No village × sector matrix
+and no pair list is ever held in memory.
+
+The index: sectors sorted into latitude/longitude cells of a quarter of the
+largest reach; a village scans, row by row, only the cells its reach's
+spherical cap can touch (exact bound, so no pair is missed), then filters by
+each sector's own reach on the chord. Villages are visited in Z (Morton)
+order so neighbours share cached sectors. (A shapely STRtree ``dwithin`` query
+would also find the pairs, but materialises them: at the national scale,
+~35 M pairs per 4G run, that alone exceeds the time budget of DESIGN §9.)
+
+Received level (DESIGN §4), per technology:
+
+* 4G/5G RSRP ``= EIRP − 10·log10(12·N_RB) − PL − A(θ) − extra``;
+* 3G RSCP ``= EIRP − cpich_offset − PL − A(θ) − extra``;
+* 2G RxLev ``= EIRP − PL − A(θ) − extra``;
+
+with ``A(θ) = min(12 (θ/θ3dB)², 20 dB)`` (3GPP TR 36.814 Table A.2.1.1-2
+horizontal pattern), θ the angle between the sector azimuth and the initial
+great-circle bearing tower → village (omni sectors: 0 dB), and ``extra`` the
+village's clutter loss plus the body loss.
+
+Reach of a sector: the distance at which free space alone brings its level
+down to ``threshold − 10 dB``, capped by ``max_reach_km``. Every model's loss
+is floored at free space (see :func:`~covgap.propagation.path_loss_db`) and the
+other losses are ≥ 0, so a sector beyond its reach could only give less than
+``threshold − 10 dB``: leaving it out changes no flag.
+
+Input GeoDataFrames are EPSG:4326 (lon/lat) Point layers in the canonical form
+of ``covgap.io``. This module does no file I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import geopandas as gpd
+import numba
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from .errors import CRSError, ScenarioError, SchemaError
+from .propagation import (
+    ENVIRONMENTS,
+    MODEL_CHOICES,
+    MODEL_NAMES,
+    coef_pair_loss,
+    fspl_reach_km,
+    loss_coefficients,
+    model_code,
+)
+
+# Canonical names (DESIGN §3; the same spellings as covgap.schema).
+OPERATORS: tuple[str, ...] = ("Viettel", "VNPT", "MobiFone", "Vietnamobile")
+OPERATOR_SLUGS: tuple[str, ...] = ("viettel", "vnpt", "mobifone", "vietnamobile")
+TECHNOLOGIES: tuple[str, ...] = ("2G", "3G", "4G", "5G")
+GROUPS: tuple[str, ...] = ("covered", "low_signal_powered", "low_signal_unpowered")
+RSRP_SOURCES: tuple[str, ...] = ("measured", "predicted", "none")
+
+#: WGS84 mean Earth radius (IUGG R1), m: the haversine radius.
+EARTH_RADIUS_M = 6_371_008.8
+
+#: 3GPP TR 36.814 Table A.2.1.1-2: maximum horizontal attenuation, dB.
+PATTERN_MAX_DB = 20.0
+#: Beamwidth used when a sector has an azimuth but no beamwidth (the loaders' default).
+DEFAULT_BEAMWIDTH_DEG = 65.0
+
+#: LTE channel bandwidth (MHz) → N_RB (TS 36.101 Table 5.6-1).
+LTE_N_RB: tuple[tuple[float, int], ...] = (
+    (1.4, 6),
+    (3.0, 15),
+    (5.0, 25),
+    (10.0, 50),
+    (15.0, 75),
+    (20.0, 100),
+)
+#: NR FR1 channel bandwidth (MHz) → N_RB at 30 kHz SCS (TS 38.101-1 Table 5.3.2-1).
+NR_N_RB_30KHZ: tuple[tuple[float, int], ...] = (
+    (5.0, 11),
+    (10.0, 24),
+    (15.0, 38),
+    (20.0, 51),
+    (25.0, 65),
+    (30.0, 78),
+    (40.0, 106),
+    (50.0, 133),
+    (60.0, 162),
+    (70.0, 189),
+    (80.0, 217),
+    (90.0, 245),
+    (100.0, 273),
+)
+
+#: Default extra loss per clutter, dB: buildings and vegetation around a handset
+#: at the edge of a village's houses. Engineering margins (roughly half the
+#: indoor-penetration margins of operators' link budgets), not values from a
+#: standard: calibrate them with measurements (scenario ``clutter_loss_db``).
+DEFAULT_CLUTTER_LOSS_DB: Mapping[str, float] = MappingProxyType(
+    {"urban_large": 15.0, "urban_small_medium": 10.0, "suburban": 6.0, "open_rural": 3.0}
+)
+
+_TECH_2G, _TECH_3G, _TECH_4G, _TECH_5G = 0, 1, 2, 3
+_N_OP = len(OPERATORS)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Settings of the analysis stage (scenario table ``[analysis]``).
+
+    Thresholds are in dBm; distances in km; losses in dB; heights in m.
+    """
+
+    #: 4G/5G RSRP threshold, dBm: below it (or with no server) a village is low-signal.
+    threshold_rsrp_dbm: float = -110.0
+    #: 3G RSCP threshold, dBm (reported beside, does not decide ``low_signal``).
+    threshold_rscp_dbm: float = -100.0
+    #: 2G RxLev threshold, dBm (reported beside).
+    threshold_rxlev_dbm: float = -95.0
+    #: Cap on a sector's reach, km.
+    max_reach_km: float = 20.0
+    #: Path-loss model: "auto" (per pair, see covgap.propagation.path_loss_db), "hata",
+    #: "cost231", "rma" or "fspl".
+    model: str = "auto"
+    #: Handset antenna height above ground, m.
+    mobile_height_m: float = 1.5
+    #: Clutter of villages whose ``clutter`` is empty.
+    default_clutter: str = "open_rural"
+    #: Extra loss per clutter, dB; keys missing here take DEFAULT_CLUTTER_LOSS_DB's value.
+    clutter_loss_db: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_CLUTTER_LOSS_DB))
+    )
+    #: Body loss of the handset user, dB (added everywhere).
+    body_loss_db: float = 0.0
+    #: 3G CPICH power = EIRP − this, dB.
+    cpich_offset_db: float = 10.0
+    #: Villages per chunk of the kernel (memory bound; results do not depend on it).
+    chunk_size: int = 50_000
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Result of :func:`assess_villages`."""
+
+    #: input villages (all columns kept, same order and index) + result columns
+    villages: gpd.GeoDataFrame
+    #: sector–village pairs evaluated (within the sector's reach, all technologies)
+    n_pairs: int
+    #: of those, pairs evaluated by a model outside its validity range
+    n_extrapolated: int
+    #: n_extrapolated / n_pairs (0.0 when no pair)
+    extrapolated_share: float
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _clutter_losses(settings: AnalysisSettings) -> npt.NDArray[np.float64]:
+    """Extra loss per environment code (clutter loss + body loss), dB."""
+    merged = dict(DEFAULT_CLUTTER_LOSS_DB)
+    for key, value in settings.clutter_loss_db.items():
+        if key not in ENVIRONMENTS:
+            raise ScenarioError(
+                f"[analysis] clutter_loss_db: unknown clutter {key!r}; known: "
+                f"{', '.join(ENVIRONMENTS)}"
+            )
+        merged[key] = float(value)
+    out = np.array([merged[e] for e in ENVIRONMENTS], dtype=np.float64) + settings.body_loss_db
+    return out
+
+
+def _check_settings(s: AnalysisSettings) -> None:
+    def bad(key: str, value: object, expected: str) -> ScenarioError:
+        return ScenarioError(f"[analysis] {key} = {value!r}: expected {expected}")
+
+    if s.model not in MODEL_CHOICES:
+        raise bad("model", s.model, "one of " + ", ".join(MODEL_CHOICES))
+    if s.default_clutter not in ENVIRONMENTS:
+        raise bad("default_clutter", s.default_clutter, "one of " + ", ".join(ENVIRONMENTS))
+    if not (math.isfinite(s.max_reach_km) and s.max_reach_km > 0):
+        raise bad("max_reach_km", s.max_reach_km, "a positive distance in km")
+    if not (math.isfinite(s.mobile_height_m) and s.mobile_height_m > 0):
+        raise bad("mobile_height_m", s.mobile_height_m, "a positive height in m")
+    if not (isinstance(s.chunk_size, int) and s.chunk_size >= 1):
+        raise bad("chunk_size", s.chunk_size, "an integer ≥ 1")
+    for key in (
+        "threshold_rsrp_dbm",
+        "threshold_rscp_dbm",
+        "threshold_rxlev_dbm",
+        "cpich_offset_db",
+    ):
+        if not math.isfinite(getattr(s, key)):
+            raise bad(key, getattr(s, key), "a finite number")
+    if not (math.isfinite(s.body_loss_db) and s.body_loss_db >= 0):
+        raise bad("body_loss_db", s.body_loss_db, "a loss ≥ 0 dB")
+    losses = _clutter_losses(s) - s.body_loss_db
+    if not (np.isfinite(losses).all() and (losses >= 0).all()):
+        raise bad("clutter_loss_db", dict(s.clutter_loss_db), "losses ≥ 0 dB")
+
+
+def _rows(df: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """1-based data rows for messages: ``source_row`` when present, else position + 1."""
+    if "source_row" in df.columns:
+        return np.asarray(df["source_row"].to_numpy(), dtype=np.int64)
+    return np.arange(1, len(df) + 1, dtype=np.int64)
+
+
+def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{what}: missing column(s) {', '.join(missing)}", column=missing[0])
+
+
+def _lonlat(gdf: gpd.GeoDataFrame, what: str) -> tuple[npt.NDArray[np.float64], ...]:
+    """Longitudes and latitudes (degrees) of a Point layer in EPSG:4326."""
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        raise CRSError(
+            f"{what} are in {gdf.crs.to_string()}; the analysis takes EPSG:4326 lon/lat "
+            "(reproject with .to_crs(4326))"
+        )
+    geom = gdf.geometry
+    if len(gdf) == 0:
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty
+    arr = np.asarray(geom.array, dtype=object)
+    bad = (shapely.get_type_id(arr) != 0) | shapely.is_empty(arr)
+    points = arr.copy()
+    points[bad] = None
+    lon = np.where(bad, np.nan, shapely.get_x(points))
+    lat = np.where(bad, np.nan, shapely.get_y(points))
+    bad |= ~(np.isfinite(lon) & np.isfinite(lat)) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{what}: geometry must be a lon/lat point, got {geom.iloc[i]}",
+            row=int(_rows(gdf)[i]),
+            column="geometry",
+        )
+    return lon, lat
+
+
+def _codes(
+    values: pd.Series,
+    names: tuple[str, ...],
+    what: str,
+    column: str,
+    rows: npt.NDArray[np.int64],
+    *,
+    missing: int | None = None,
+) -> npt.NDArray[np.int64]:
+    """Index in ``names`` of each value; ``missing`` for empty values (else an error)."""
+    isna = values.isna().to_numpy(dtype=bool)
+    codes = np.asarray(pd.Index(list(names)).get_indexer(pd.Index(values)), dtype=np.int64)
+    unknown = (codes < 0) & ~isna
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise SchemaError(
+            f"{what}: {column} = {values.iloc[i]!r} is not one of {', '.join(names)}",
+            row=int(rows[i]),
+            column=column,
+        )
+    if isna.any():
+        if missing is None:
+            i = int(np.flatnonzero(isna)[0])
+            raise SchemaError(f"{what}: {column} is empty", row=int(rows[i]), column=column)
+        codes[isna] = missing
+    return codes
+
+
+def _finite_column(
+    df: pd.DataFrame, column: str, what: str, rows: npt.NDArray[np.int64], *, positive: bool
+) -> npt.NDArray[np.float64]:
+    x = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(x) | ((x <= 0) if positive else False)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        need = "a positive number" if positive else "a number"
+        raise SchemaError(
+            f"{what}: {column} = {df[column].iloc[i]!r}: expected {need}",
+            row=int(rows[i]),
+            column=column,
+        )
+    return x
+
+
+# --------------------------------------------------------------------------- N_RB
+
+
+def resource_blocks(
+    technology: npt.ArrayLike,
+    bandwidth_mhz: npt.ArrayLike,
+    *,
+    rows: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.int64]:
+    """N_RB per carrier from its technology ("4G"/"5G") and channel bandwidth (MHz).
+
+    Table values: LTE :data:`LTE_N_RB` (TS 36.101), NR :data:`NR_N_RB_30KHZ` (TS 38.101-1,
+    30 kHz SCS). A bandwidth between two table entries gets the linear interpolation
+    of their N_RB, rounded down (the carrier's power is spread over its RBs; e.g. NR
+    35 MHz → 92, 45 MHz → 119); one outside the table's span (LTE < 1.4 or > 20 MHz,
+    NR < 5 or > 100 MHz) is refused with a SchemaError naming ``bandwidth_mhz`` and the
+    row (``rows``: 1-based data rows, for the message). Other technologies give 0.
+    """
+    tech = np.asarray(technology, dtype=object)
+    bw = np.asarray(bandwidth_mhz, dtype=np.float64)
+    tech, bw = np.broadcast_arrays(tech, bw)
+    row_numbers = (
+        np.arange(1, bw.size + 1) if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    )
+    out = np.zeros(bw.shape, dtype=np.int64)
+    for name, table in (("4G", LTE_N_RB), ("5G", NR_N_RB_30KHZ)):
+        sel = tech == name
+        if not sel.any():
+            continue
+        xs = np.array([b for b, _ in table])
+        ys = np.array([n for _, n in table], dtype=np.float64)
+        b = bw[sel]
+        outside = ~((b >= xs[0] - 1e-9) & (b <= xs[-1] + 1e-9))
+        if outside.any():
+            i = int(np.flatnonzero(sel.ravel())[np.flatnonzero(outside)[0]])
+            raise SchemaError(
+                f"{name} carrier with bandwidth_mhz = {bw.ravel()[i]:g}: N_RB is defined for "
+                f"{xs[0]:g}–{xs[-1]:g} MHz ({'LTE' if name == '4G' else 'NR, 30 kHz SCS'})",
+                row=int(row_numbers[i]),
+                column="bandwidth_mhz",
+            )
+        nearest = np.clip(np.searchsorted(xs, b), 1, xs.size - 1)
+        nearest = np.where(
+            np.abs(xs[nearest - 1] - b) < np.abs(xs[nearest] - b), nearest - 1, nearest
+        )
+        exact = np.abs(xs[nearest] - b) <= 1e-6
+        interp = np.floor(np.interp(b, xs, ys) + 1e-9)
+        out[sel] = np.where(exact, ys[nearest], interp).astype(np.int64)
+    return out
+
+
+# --------------------------------------------------------------------------- kernel
+
+
+@numba.njit(cache=False, inline="always")
+def _asin(x: float) -> float:
+    """asin; below 0.01 its Taylor series to x⁷ (error < 1e-17 relative, i.e. exact)."""
+    if x < 0.01:
+        x2 = x * x
+        return x * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0))))
+    return math.asin(min(x, 1.0))
+
+
+@numba.njit(cache=False)
+def _lon_halfwidth(lat: float, r: float, a: float, b: float) -> float:
+    """Largest |Δlon| (rad) of points within angle ``r`` of latitude ``lat`` whose latitude
+    lies in [a, b] (a ≤ b, both within lat ± r); ≥ π means every longitude."""
+    sin_lat = math.sin(lat)
+    cos_lat = math.cos(lat)
+    cos_r = math.cos(r)
+    s = sin_lat / cos_r if cos_r > 0 else 2.0
+    if abs(s) >= 1.0 or cos_lat <= 1e-12:
+        return 4.0  # the cap holds a pole
+    widest = math.asin(s)
+    best = 0.0
+    for phi in (a, b, widest):
+        if phi < a or phi > b:
+            continue
+        den = cos_lat * math.cos(phi)
+        if den <= 1e-12:
+            return 4.0
+        c = (cos_r - sin_lat * math.sin(phi)) / den
+        if c <= -1.0:
+            return 4.0
+        w = 0.0 if c >= 1.0 else math.acos(c)
+        best = max(best, w)
+    return best
+
+
+@numba.njit(parallel=True, cache=False)
+def _best_server_kernel(
+    v_lat: npt.NDArray[np.float64],
+    v_lon: npt.NDArray[np.float64],
+    v_env: npt.NDArray[np.int64],
+    v_extra_db: npt.NDArray[np.float64],
+    t_x: npt.NDArray[np.float64],
+    t_y: npt.NDArray[np.float64],
+    t_z: npt.NDArray[np.float64],
+    t_coslat: npt.NDArray[np.float64],
+    t_sinlon: npt.NDArray[np.float64],
+    t_coslon: npt.NDArray[np.float64],
+    t_coef: npt.NDArray[np.float64],
+    t_level0_dbm: npt.NDArray[np.float64],
+    t_reach_chord2: npt.NDArray[np.float64],
+    t_op: npt.NDArray[np.int64],
+    t_tech: npt.NDArray[np.int64],
+    t_sectored: npt.NDArray[np.bool_],
+    t_sin_az: npt.NDArray[np.float64],
+    t_cos_az: npt.NDArray[np.float64],
+    t_cos_sat: npt.NDArray[np.float64],
+    t_bw_deg: npt.NDArray[np.float64],
+    t_rank: npt.NDArray[np.int64],
+    cell_start: npt.NDArray[np.int64],
+    lat0: float,
+    lon0: float,
+    cell_rad: float,
+    nrow: int,
+    ncol: int,
+    search_rad: float,
+    model: int,
+    op_level: npt.NDArray[np.float64],
+    op_tower: npt.NDArray[np.int64],
+    op_dist_m: npt.NDArray[np.float64],
+    op_model: npt.NDArray[np.int64],
+    op_ext: npt.NDArray[np.bool_],
+    rscp: npt.NDArray[np.float64],
+    rxlev: npt.NDArray[np.float64],
+    n_pairs: npt.NDArray[np.int64],
+    n_ext: npt.NDArray[np.int64],
+) -> None:
+    n_v = v_lat.size
+    for i in numba.prange(n_v):
+        phi = v_lat[i]
+        lam = v_lon[i]
+        sp = math.sin(phi)
+        cp = math.cos(phi)
+        sl = math.sin(lam)
+        cl = math.cos(lam)
+        vx = cp * cl
+        vy = cp * sl
+        vz = sp
+        env = v_env[i]
+        extra = v_extra_db[i]
+        lo = phi - search_rad
+        hi = phi + search_rad
+        r0 = max(math.floor((lo - lat0) / cell_rad), 0)
+        r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
+        pairs = 0
+        ext_pairs = 0
+        best_rscp = -np.inf
+        best_rxlev = -np.inf
+        for row in range(r0, r1 + 1):
+            a = max(lat0 + row * cell_rad, lo)
+            b = min(lat0 + (row + 1) * cell_rad, hi)
+            if a > b:
+                continue
+            half = _lon_halfwidth(phi, search_rad, a, b)
+            if half >= math.pi:
+                c0 = 0
+                c1 = ncol - 1
+            else:
+                half += 1e-9
+                c0 = max(math.floor((lam - half - lon0) / cell_rad), 0)
+                c1 = min(math.floor((lam + half - lon0) / cell_rad), ncol - 1)
+            if c0 > c1:
+                continue
+            k0 = cell_start[row * ncol + c0]
+            k1 = cell_start[row * ncol + c1 + 1]
+            for k in range(k0, k1):
+                dx = t_x[k] - vx
+                dy = t_y[k] - vy
+                dz = t_z[k] - vz
+                chord2 = dx * dx + dy * dy + dz * dz
+                if chord2 > t_reach_chord2[k]:
+                    continue
+                # haversine: hav(θ) = chord²/4, θ = 2·asin(chord/2)
+                d_m = 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
+                loss, used, ext = coef_pair_loss(t_coef, k, model, d_m / 1000.0, env)
+                pairs += 1
+                if ext:
+                    ext_pairs += 1
+                tech = t_tech[k]
+                op = t_op[k]
+                if tech >= _TECH_4G:
+                    cur = op_level[i, op]
+                elif tech == _TECH_3G:
+                    cur = best_rscp
+                else:
+                    cur = best_rxlev
+                level = t_level0_dbm[k] - loss - extra
+                if level < cur:
+                    continue  # cannot win even with 0 dB pattern loss: skip the bearing
+                if t_sectored[k]:
+                    # initial great-circle bearing tower → village as a local (east, north)
+                    # vector; θ = angle between it and the azimuth's unit vector
+                    stp = t_z[k]
+                    ctp = t_coslat[k]
+                    stl = t_sinlon[k]
+                    ctl = t_coslon[k]
+                    east = (sl * ctl - cl * stl) * cp
+                    north = ctp * sp - stp * cp * (cl * ctl + sl * stl)
+                    dot = east * t_sin_az[k] + north * t_cos_az[k]
+                    if dot <= t_cos_sat[k] * math.sqrt(east * east + north * north):
+                        level -= PATTERN_MAX_DB  # θ ≥ θ_sat: the pattern's floor
+                    else:
+                        cross = east * t_cos_az[k] - north * t_sin_az[k]
+                        ratio = math.degrees(math.atan2(abs(cross), dot)) / t_bw_deg[k]
+                        level -= min(12.0 * ratio * ratio, PATTERN_MAX_DB)
+                if tech >= _TECH_4G:
+                    if level > cur or (
+                        level == cur
+                        and op_tower[i, op] >= 0
+                        and t_rank[k] < t_rank[op_tower[i, op]]
+                    ):
+                        op_level[i, op] = level
+                        op_tower[i, op] = k
+                        op_dist_m[i, op] = d_m
+                        op_model[i, op] = used
+                        op_ext[i, op] = ext
+                elif tech == _TECH_3G:
+                    best_rscp = max(best_rscp, level)
+                else:
+                    best_rxlev = max(best_rxlev, level)
+        rscp[i] = best_rscp
+        rxlev[i] = best_rxlev
+        n_pairs[i] = pairs
+        n_ext[i] = ext_pairs
+
+
+@dataclass(frozen=True)
+class _Sectors:
+    """Active sectors as the kernel reads them: sorted by grid cell, then tower_id."""
+
+    tower_id: npt.NDArray[np.object_]
+    lon_deg: npt.NDArray[np.float64]
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    z: npt.NDArray[np.float64]
+    coslat: npt.NDArray[np.float64]
+    sinlon: npt.NDArray[np.float64]
+    coslon: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+    level0_dbm: npt.NDArray[np.float64]
+    reach_chord2: npt.NDArray[np.float64]
+    op: npt.NDArray[np.int64]
+    tech: npt.NDArray[np.int64]
+    sectored: npt.NDArray[np.bool_]
+    sin_az: npt.NDArray[np.float64]
+    cos_az: npt.NDArray[np.float64]
+    cos_sat: npt.NDArray[np.float64]
+    bw_deg: npt.NDArray[np.float64]
+    rank: npt.NDArray[np.int64]
+    cell_start: npt.NDArray[np.int64]
+    lat0: float
+    lon0: float
+    cell_rad: float
+    nrow: int
+    ncol: int
+    search_rad: float
+
+
+#: Largest number of grid cells; a larger area gets coarser cells (slower, same result).
+_MAX_CELLS = 4_000_000
+#: Villages handed to a thread at a time (dynamic scheduling balances dense and sparse areas).
+_THREAD_CHUNK = 256
+
+
+def _part1by1(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Spread the low 32 bits of ``x`` to the even bit positions (Morton code helper)."""
+    x = x & np.uint64(0xFFFFFFFF)
+    for shift, mask in (
+        (16, 0x0000FFFF0000FFFF),
+        (8, 0x00FF00FF00FF00FF),
+        (4, 0x0F0F0F0F0F0F0F0F),
+        (2, 0x3333333333333333),
+        (1, 0x5555555555555555),
+    ):
+        x = (x | (x << np.uint64(shift))) & np.uint64(mask)
+    return x
+
+
+def _morton_order(
+    lat_rad: npt.NDArray[np.float64], lon_rad: npt.NDArray[np.float64], sectors: _Sectors
+) -> npt.NDArray[np.int64]:
+    """Village positions sorted along a Z curve over the sector grid's cells."""
+    row = np.clip((lat_rad - sectors.lat0) / sectors.cell_rad, 0, 2**31 - 1).astype(np.uint64)
+    col = np.clip((lon_rad - sectors.lon0) / sectors.cell_rad, 0, 2**31 - 1).astype(np.uint64)
+    code = _part1by1(row) | (_part1by1(col) << np.uint64(1))
+    return np.argsort(code, kind="stable")
+
+
+def _prepare_sectors(towers: gpd.GeoDataFrame, s: AnalysisSettings) -> _Sectors:
+    what = "towers"
+    _require_columns(
+        towers,
+        ("tower_id", "operator", "technology", "frequency_mhz", "height_m", "eirp_dbm"),
+        what,
+    )
+    if "status" in towers.columns:
+        status = towers["status"].astype(object)
+        active = (status.isna() | (status == "active")).to_numpy(dtype=bool)
+    else:
+        active = np.ones(len(towers), dtype=bool)
+    t = towers.loc[active]
+    rows = _rows(t)
+    lon, lat = _lonlat(t, what)
+    op = _codes(t["operator"], OPERATORS, what, "operator", rows)
+    tech = _codes(t["technology"], TECHNOLOGIES, what, "technology", rows)
+    freq = _finite_column(t, "frequency_mhz", what, rows, positive=True)
+    height = _finite_column(t, "height_m", what, rows, positive=True)
+    eirp = _finite_column(t, "eirp_dbm", what, rows, positive=False)
+    tech_names = np.asarray(TECHNOLOGIES, dtype=object)[tech]
+    if "bandwidth_mhz" in t.columns:
+        bw = pd.to_numeric(t["bandwidth_mhz"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    else:
+        bw = np.full(len(t), np.nan)
+    default_bw = np.array([0.2, 5.0, 10.0, 100.0])[tech]
+    bw = np.where(np.isfinite(bw), bw, default_bw)
+    n_rb = resource_blocks(tech_names, bw, rows=rows)
+    ofdm = tech >= _TECH_4G
+    level0 = eirp.copy()
+    level0[ofdm] -= 10.0 * np.log10(12.0 * n_rb[ofdm])
+    level0[tech == _TECH_3G] -= s.cpich_offset_db
+    threshold = np.array(
+        [s.threshold_rxlev_dbm, s.threshold_rscp_dbm, s.threshold_rsrp_dbm, s.threshold_rsrp_dbm]
+    )[tech]
+    reach_km = np.minimum(fspl_reach_km(freq, level0 - (threshold - 10.0)), s.max_reach_km)
+    reach_rad = np.asarray(reach_km, dtype=np.float64) * 1000.0 / EARTH_RADIUS_M
+    reach_chord2 = (2.0 * np.sin(reach_rad / 2.0)) ** 2
+    az = (
+        pd.to_numeric(t["azimuth_deg"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if "azimuth_deg" in t.columns
+        else np.full(len(t), np.nan)
+    )
+    beam = (
+        pd.to_numeric(t["beamwidth_deg"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        if "beamwidth_deg" in t.columns
+        else np.full(len(t), np.nan)
+    )
+    beam = np.where(np.isfinite(beam) & (beam > 0), beam, DEFAULT_BEAMWIDTH_DEG)
+    sectored = np.isfinite(az)
+    az_0 = np.where(sectored, az, 0.0)
+    # angle from the azimuth beyond which A(θ) = 20 dB: 12 (θ/θ3dB)² = 20
+    theta_sat_deg = beam * math.sqrt(PATTERN_MAX_DB / 12.0)
+    cos_sat = np.where(theta_sat_deg >= 180.0, -2.0, np.cos(np.radians(theta_sat_deg)))
+    ids = t["tower_id"].astype(str).to_numpy(dtype=object)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
+
+    lat_r = np.radians(lat)
+    lon_r = np.radians(lon)
+    search = float(reach_rad.max()) if len(t) else 0.0
+    search = search * (1.0 + 1e-9) + 1e-12
+    cell = max(search / 4.0, 1e-7)
+    lat0 = float(lat_r.min()) if len(t) else 0.0
+    lon0 = float(lon_r.min()) if len(t) else 0.0
+    span_lat = float(lat_r.max() - lat0) if len(t) else 0.0
+    span_lon = float(lon_r.max() - lon0) if len(t) else 0.0
+    while (int(span_lat / cell) + 1) * (int(span_lon / cell) + 1) > _MAX_CELLS:
+        cell *= 2.0
+    nrow = int(span_lat / cell) + 1
+    ncol = int(span_lon / cell) + 1
+    cell_id = np.minimum(((lat_r - lat0) / cell).astype(np.int64), nrow - 1) * ncol + np.minimum(
+        ((lon_r - lon0) / cell).astype(np.int64), ncol - 1
+    )
+    order = np.lexsort((rank, cell_id))
+    counts = np.bincount(cell_id, minlength=nrow * ncol)
+    cell_start = np.zeros(nrow * ncol + 1, dtype=np.int64)
+    np.cumsum(counts, out=cell_start[1:])
+    c = np.ascontiguousarray
+    return _Sectors(
+        tower_id=ids[order],
+        lon_deg=c(lon[order]),
+        x=c((np.cos(lat_r) * np.cos(lon_r))[order]),
+        y=c((np.cos(lat_r) * np.sin(lon_r))[order]),
+        z=c(np.sin(lat_r)[order]),
+        coslat=c(np.cos(lat_r)[order]),
+        sinlon=c(np.sin(lon_r)[order]),
+        coslon=c(np.cos(lon_r)[order]),
+        coef=c(loss_coefficients(freq[order], height[order], s.mobile_height_m)),
+        level0_dbm=c(level0[order]),
+        reach_chord2=c(reach_chord2[order]),
+        op=c(op[order]),
+        tech=c(tech[order]),
+        sectored=c(sectored[order]),
+        sin_az=c(np.sin(np.radians(az_0))[order]),
+        cos_az=c(np.cos(np.radians(az_0))[order]),
+        cos_sat=c(cos_sat[order]),
+        bw_deg=c(beam[order]),
+        rank=c(rank[order]),
+        cell_start=cell_start,
+        lat0=lat0,
+        lon0=lon0,
+        cell_rad=cell,
+        nrow=nrow,
+        ncol=ncol,
+        search_rad=search,
+    )
+
+
+# --------------------------------------------------------------------------- assess
+
+
+def assess_villages(
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    settings: AnalysisSettings = AnalysisSettings(),
+) -> Assessment:
+    """Best server, received levels and low-signal flags for every village.
+
+    ``villages`` and ``towers`` in the canonical form (DESIGN §3, EPSG:4326 points);
+    only ``status == "active"`` sectors count. Returns the villages with these
+    columns added (all input columns kept, geometry last):
+
+    ``best_operator``, ``best_tower_id``, ``best_technology`` (None when no server),
+    ``best_rsrp_dbm`` (best 4G/5G RSRP over all operators, NaN when none in reach),
+    ``best_distance_m``, ``model`` ("" when none), ``extrapolated``, ``rsrp_source``
+    ("measured"/"predicted"/"none"), ``rsrp_<slug>_dbm`` and ``low_signal_<slug>`` per
+    operator, ``best_rscp_dbm`` (3G), ``best_rxlev_dbm`` (2G), ``margin_db``
+    (best RSRP − threshold), ``low_signal``, ``group``.
+
+    Measurements win over predictions: a ``measured_rsrp_dbm`` with a
+    ``measured_operator`` replaces that operator's value (the best is then recomputed);
+    without an operator it replaces only the any-operator value. The ``best_*``
+    columns describe where ``best_rsrp_dbm`` comes from: when it is a measurement,
+    ``best_tower_id``/``best_technology``/``model`` are empty, ``best_distance_m`` NaN,
+    and ``best_operator`` is the measured operator (None if not given).
+    """
+    _check_settings(settings)
+    if not isinstance(villages, gpd.GeoDataFrame) or not isinstance(towers, gpd.GeoDataFrame):
+        raise SchemaError("villages and towers must be GeoDataFrames (EPSG:4326 points)")
+    _require_columns(villages, ("electrified",), "villages")
+    v_rows = _rows(villages)
+    v_lon, v_lat = _lonlat(villages, "villages")
+    n = len(villages)
+    if "clutter" in villages.columns:
+        env = _codes(
+            villages["clutter"],
+            ENVIRONMENTS,
+            "villages",
+            "clutter",
+            v_rows,
+            missing=ENVIRONMENTS.index(settings.default_clutter),
+        )
+    else:
+        env = np.full(n, ENVIRONMENTS.index(settings.default_clutter), dtype=np.int64)
+    extra_db = _clutter_losses(settings)[env]
+    sectors = _prepare_sectors(towers, settings)
+
+    lon_all = np.concatenate([v_lon, sectors.lon_deg])
+    if lon_all.size and float(lon_all.max() - lon_all.min()) > 180.0:
+        raise SchemaError(
+            "villages and towers span more than 180° of longitude: data crossing the "
+            "antimeridian is not supported",
+            column="geometry",
+        )
+
+    op_level = np.full((n, _N_OP), -np.inf)
+    op_tower = np.full((n, _N_OP), -1, dtype=np.int64)
+    op_dist = np.full((n, _N_OP), np.nan)
+    op_model = np.full((n, _N_OP), -1, dtype=np.int64)
+    op_ext = np.zeros((n, _N_OP), dtype=np.bool_)
+    rscp = np.full(n, -np.inf)
+    rxlev = np.full(n, -np.inf)
+    n_pairs = np.zeros(n, dtype=np.int64)
+    n_ext = np.zeros(n, dtype=np.int64)
+    if len(sectors.tower_id) and n:
+        v_lat_r = np.radians(v_lat)
+        v_lon_r = np.radians(v_lon)
+        mcode = model_code(settings.model)
+        # Villages in Morton (Z) order of the sector grid: neighbouring villages share
+        # sectors, so a chunk (and a thread's share of it) stays in cache. Results are
+        # per village and do not depend on this order.
+        order = _morton_order(v_lat_r, v_lon_r, sectors)
+        for start in range(0, n, settings.chunk_size):
+            ix = order[start : start + settings.chunk_size]
+            m = ix.size
+            c_level = np.full((m, _N_OP), -np.inf)
+            c_tower = np.full((m, _N_OP), -1, dtype=np.int64)
+            c_dist = np.full((m, _N_OP), np.nan)
+            c_model = np.full((m, _N_OP), -1, dtype=np.int64)
+            c_ext = np.zeros((m, _N_OP), dtype=np.bool_)
+            c_rscp = np.full(m, -np.inf)
+            c_rxlev = np.full(m, -np.inf)
+            c_pairs = np.zeros(m, dtype=np.int64)
+            c_ext_pairs = np.zeros(m, dtype=np.int64)
+            with numba.parallel_chunksize(_THREAD_CHUNK):
+                _best_server_kernel(
+                    v_lat_r[ix],
+                    v_lon_r[ix],
+                    env[ix],
+                    extra_db[ix],
+                    sectors.x,
+                    sectors.y,
+                    sectors.z,
+                    sectors.coslat,
+                    sectors.sinlon,
+                    sectors.coslon,
+                    sectors.coef,
+                    sectors.level0_dbm,
+                    sectors.reach_chord2,
+                    sectors.op,
+                    sectors.tech,
+                    sectors.sectored,
+                    sectors.sin_az,
+                    sectors.cos_az,
+                    sectors.cos_sat,
+                    sectors.bw_deg,
+                    sectors.rank,
+                    sectors.cell_start,
+                    sectors.lat0,
+                    sectors.lon0,
+                    sectors.cell_rad,
+                    sectors.nrow,
+                    sectors.ncol,
+                    sectors.search_rad,
+                    mcode,
+                    c_level,
+                    c_tower,
+                    c_dist,
+                    c_model,
+                    c_ext,
+                    c_rscp,
+                    c_rxlev,
+                    c_pairs,
+                    c_ext_pairs,
+                )
+            op_level[ix] = c_level
+            op_tower[ix] = c_tower
+            op_dist[ix] = c_dist
+            op_model[ix] = c_model
+            op_ext[ix] = c_ext
+            rscp[ix] = c_rscp
+            rxlev[ix] = c_rxlev
+            n_pairs[ix] = c_pairs
+            n_ext[ix] = c_ext_pairs
+    result = _assemble(
+        villages,
+        v_rows,
+        sectors,
+        settings,
+        op_level,
+        op_tower,
+        op_dist,
+        op_model,
+        op_ext,
+        rscp,
+        rxlev,
+    )
+    total = int(n_pairs.sum())
+    extrap = int(n_ext.sum())
+    return Assessment(
+        villages=result,
+        n_pairs=total,
+        n_extrapolated=extrap,
+        extrapolated_share=(extrap / total) if total else 0.0,
+    )
+
+
+def _assemble(
+    villages: gpd.GeoDataFrame,
+    v_rows: npt.NDArray[np.int64],
+    sectors: _Sectors,
+    s: AnalysisSettings,
+    op_level: npt.NDArray[np.float64],
+    op_tower: npt.NDArray[np.int64],
+    op_dist: npt.NDArray[np.float64],
+    op_model: npt.NDArray[np.int64],
+    op_ext: npt.NDArray[np.bool_],
+    rscp: npt.NDArray[np.float64],
+    rxlev: npt.NDArray[np.float64],
+) -> gpd.GeoDataFrame:
+    """Apply measurements, pick the best operator and build the result columns."""
+    n = len(villages)
+    op_level = np.where(np.isfinite(op_level), op_level, np.nan)
+    op_measured = np.zeros((n, _N_OP), dtype=bool)
+    measured = (
+        pd.to_numeric(villages["measured_rsrp_dbm"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        if "measured_rsrp_dbm" in villages.columns
+        else np.full(n, np.nan)
+    )
+    has_meas = np.isfinite(measured)
+    if "measured_operator" in villages.columns:
+        m_op = _codes(
+            villages["measured_operator"],
+            OPERATORS,
+            "villages",
+            "measured_operator",
+            v_rows,
+            missing=-1,
+        )
+    else:
+        m_op = np.full(n, -1, dtype=np.int64)
+    with_op = has_meas & (m_op >= 0)
+    idx = np.flatnonzero(with_op)
+    op_level[idx, m_op[idx]] = measured[idx]
+    op_measured[idx, m_op[idx]] = True
+
+    filled = np.where(np.isnan(op_level), -np.inf, op_level)
+    best_op = filled.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    rows_ix = np.arange(n)
+    best_level = filled[rows_ix, best_op] if n else np.zeros(0)
+    has_best = np.isfinite(best_level)
+    from_meas = has_best & op_measured[rows_ix, best_op]
+    best_rsrp = np.where(has_best, best_level, np.nan)
+    anon = has_meas & (m_op < 0)
+    best_rsrp = np.where(anon, measured, best_rsrp)
+    source = np.where(anon | from_meas, "measured", np.where(has_best, "predicted", "none"))
+    predicted = source == "predicted"
+
+    tower_ix = op_tower[rows_ix, best_op] if n else np.zeros(0, dtype=np.int64)
+    tower_ok = predicted & (tower_ix >= 0)
+    ids = sectors.tower_id
+    tech_names = np.asarray(TECHNOLOGIES, dtype=object)
+    best_tower = np.full(n, None, dtype=object)
+    best_tech = np.full(n, None, dtype=object)
+    if len(ids):
+        best_tower[tower_ok] = ids[tower_ix[tower_ok]]
+        best_tech[tower_ok] = tech_names[sectors.tech[tower_ix[tower_ok]]]
+    best_operator = np.where(
+        predicted | from_meas, np.asarray(OPERATORS, dtype=object)[best_op], None
+    )
+    best_dist = np.where(tower_ok, op_dist[rows_ix, best_op], np.nan) if n else np.zeros(0)
+    model_names = np.asarray(MODEL_NAMES, dtype=object)
+    best_model = np.where(tower_ok, model_names[np.maximum(op_model[rows_ix, best_op], 0)], "")
+    best_ext = tower_ok & op_ext[rows_ix, best_op] if n else np.zeros(0, dtype=bool)
+
+    thr = s.threshold_rsrp_dbm
+    low = ~(best_rsrp >= thr)
+    elec = villages["electrified"]
+    if elec.isna().any():
+        i = int(np.flatnonzero(elec.isna().to_numpy())[0])
+        raise SchemaError(
+            "villages: electrified is empty", row=int(v_rows[i]), column="electrified"
+        )
+    electrified = elec.astype(bool).to_numpy()
+    group = np.where(~low, GROUPS[0], np.where(electrified, GROUPS[1], GROUPS[2]))
+
+    cols: dict[str, Any] = {
+        "best_operator": pd.Series(best_operator, dtype=object),
+        "best_tower_id": pd.Series(best_tower, dtype=object),
+        "best_technology": pd.Series(best_tech, dtype=object),
+        "best_rsrp_dbm": best_rsrp,
+        "best_distance_m": best_dist,
+        "model": pd.Series(best_model, dtype="str"),
+        "extrapolated": best_ext.astype(bool),
+        "rsrp_source": pd.Series(source, dtype="str"),
+    }
+    for k, slug in enumerate(OPERATOR_SLUGS):
+        cols[f"rsrp_{slug}_dbm"] = op_level[:, k].copy()
+    for k, slug in enumerate(OPERATOR_SLUGS):
+        cols[f"low_signal_{slug}"] = ~(op_level[:, k] >= thr)
+    cols["best_rscp_dbm"] = np.where(np.isfinite(rscp), rscp, np.nan)
+    cols["best_rxlev_dbm"] = np.where(np.isfinite(rxlev), rxlev, np.nan)
+    cols["margin_db"] = best_rsrp - thr
+    cols["low_signal"] = low
+    cols["group"] = pd.Series(group, dtype="str")
+
+    geom_name = villages.geometry.name
+    base = villages.drop(columns=[c for c in cols if c in villages.columns])
+    keep = [c for c in base.columns if c != geom_name]
+    added = pd.DataFrame(
+        {
+            k: (v.set_axis(villages.index) if isinstance(v, pd.Series) else v)
+            for k, v in cols.items()
+        },
+        index=villages.index,
+    )
+    frame = pd.concat([pd.DataFrame(base[keep]), added], axis=1)
+    frame[geom_name] = base[geom_name]
+    return gpd.GeoDataFrame(frame, geometry=geom_name, crs=villages.crs)
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def summarise(
+    villages_assessed: gpd.GeoDataFrame | pd.DataFrame,
+    by: Literal["province", "commune"],
+) -> pd.DataFrame:
+    """Counts per province or commune, sorted by code (deterministic).
+
+    Keys: ``province_code, province`` (``by="province"``) or ``province_code, province,
+    commune_code, commune`` (``by="commune"``; villages without a commune form one
+    row with empty code and name). Columns: ``villages``, ``population``,
+    ``low_signal_powered``, ``low_signal_unpowered``, ``covered``,
+    ``population_low_signal`` (population of the low-signal villages) and
+    ``share_low_signal`` (low-signal villages / villages).
+    """
+    if by == "province":
+        keys = ["province_code", "province"]
+    elif by == "commune":
+        keys = ["province_code", "province", "commune_code", "commune"]
+    else:
+        raise ScenarioError(f"summarise: by = {by!r}: expected 'province' or 'commune'")
+    _require_columns(villages_assessed, (*keys, "population", "group"), "villages_assessed")
+    df = pd.DataFrame(
+        {
+            k: villages_assessed[k]
+            .astype(object)
+            .where(villages_assessed[k].notna(), "")
+            .astype(str)
+            .to_numpy()
+            for k in keys
+        }
+    )
+    group = villages_assessed["group"].astype(str).to_numpy()
+    pop = pd.to_numeric(villages_assessed["population"], errors="coerce").fillna(0)
+    df["villages"] = 1
+    df["population"] = pop.to_numpy(dtype=np.int64)
+    for g in ("low_signal_powered", "low_signal_unpowered", "covered"):
+        df[g] = (group == g).astype(np.int64)
+    low = group != "covered"
+    df["population_low_signal"] = np.where(low, df["population"].to_numpy(), 0)
+    out = df.groupby(keys, sort=True, dropna=False, as_index=False).sum()
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    gap = out["low_signal_powered"] + out["low_signal_unpowered"]
+    out["share_low_signal"] = (gap / out["villages"]).astype(np.float64)
+    int_cols = [
+        "villages",
+        "population",
+        "low_signal_powered",
+        "low_signal_unpowered",
+        "covered",
+        "population_low_signal",
+    ]
+    out[int_cols] = out[int_cols].astype(np.int64)
+    for k in keys:
+        out[k] = out[k].astype("str")
+    return out[[*keys, *int_cols, "share_low_signal"]]
+
+
+__all__ = [
+    "DEFAULT_CLUTTER_LOSS_DB",
+    "EARTH_RADIUS_M",
+    "GROUPS",
+    "LTE_N_RB",
+    "NR_N_RB_30KHZ",
+    "OPERATORS",
+    "OPERATOR_SLUGS",
+    "AnalysisSettings",
+    "Assessment",
+    "assess_villages",
+    "resource_blocks",
+    "summarise",
+]
