@@ -1,0 +1,282 @@
+"""End to end: ``covgap run`` and the sub-commands on the small hand-made data set.
+
+The expected groups are worked out by hand in ``tests/data/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pyogrio
+import pytest
+from browser import dump_dom, element_attrs
+from conftest import TEST_DATA, run_cli, write_small_scenario
+
+from covgap.calendar import WorkCalendar
+from covgap.export import load_schema, validate_rfc7946
+from covgap.schedule import TASK_ORDER
+
+EXPECTED_GROUPS = {
+    "V001": "covered",
+    "V002": "covered",
+    "0012": "covered",
+    "V003": "low_signal_powered",
+    "V006": "low_signal_powered",
+    "V004": "low_signal_unpowered",
+    "V005": "low_signal_unpowered",
+}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``covgap run`` on the small data set (shared by the tests of this module)."""
+    work = tmp_path_factory.mktemp("run")
+    from conftest import SHARED
+
+    bnd = SHARED / "data" / "vn_provinces34.geojson"
+    scenario = write_small_scenario(work, boundaries=bnd if bnd.exists() else None)
+    res = run_cli("run", "--scenario", scenario, cwd=work)
+    assert res.returncode == 0, res.output
+    assert "Traceback" not in res.output
+    return work
+
+
+def test_run_flags_the_hand_worked_groups(small_run: Path) -> None:
+    gdf = pyogrio.read_dataframe(small_run / "out" / "villages_assessed.gpkg")
+    got = dict(zip(gdf["village_id"], gdf["group"], strict=True))
+    assert got == EXPECTED_GROUPS
+    row = gdf.set_index("village_id").loc["V006"]
+    assert row["rsrp_source"] == "measured"
+    assert row["best_rsrp_dbm"] == pytest.approx(-120.0, abs=0.01)
+    assert gdf.set_index("village_id").loc["0012", "population"] == 1200
+
+
+def test_run_prints_the_split_and_writes_summaries(small_run: Path) -> None:
+    prov = pd.read_csv(small_run / "out" / "summary_by_province.csv", dtype={"province_code": str})
+    assert int(prov["low_signal_powered"].sum()) == 2
+    assert int(prov["low_signal_unpowered"].sum()) == 2
+    assert int(prov["covered"].sum()) == 3
+    by_code = prov.set_index("province_code")
+    assert int(by_code.loc["11", "low_signal_unpowered"]) == 1  # V004 Mường Lay
+    assert int(by_code.loc["11", "low_signal_powered"]) == 1  # V003 Sín Thầu
+    rejects = (small_run / "out" / "rejects.csv").read_text(encoding="utf-8")
+    assert rejects.splitlines() == ["file,row,column,value,reason"]
+
+
+def test_schedule_respects_chains_release_dates_and_calendar(small_run: Path) -> None:
+    tasks = pd.read_csv(small_run / "out" / "schedule.csv", dtype=str, keep_default_na=False)
+    assert list(tasks.columns) == [
+        "site_id",
+        "operator",
+        "task",
+        "crew_id",
+        "start_date",
+        "finish_date",
+    ]
+    cal = WorkCalendar()
+    order = {name: i for i, name in enumerate(TASK_ORDER)}
+    for site_id, rows in tasks.groupby("site_id"):
+        rows = rows.assign(k=rows["task"].map(order)).sort_values("k")
+        assert rows["k"].is_monotonic_increasing
+        prev_finish = None
+        for r in rows.itertuples():
+            start, finish = pd.Timestamp(r.start_date).date(), pd.Timestamp(r.finish_date).date()
+            assert start <= finish
+            assert cal.is_working_day(start) and cal.is_working_day(finish), (site_id, r.task)
+            if prev_finish is not None:
+                assert start > prev_finish, (site_id, r.task)
+            prev_finish = finish
+    sites = pyogrio.read_dataframe(small_run / "out" / "sites.gpkg")
+    by_village = {v: s for s, v in zip(sites["site_id"], sites["villages_served"], strict=True)}
+    # V004 gets grid on 2025-09-20 (before its 30 Nov deadline): its grid task waits for it.
+    v004 = tasks[(tasks["site_id"] == by_village["V004"]) & (tasks["task"] == "grid")]
+    assert len(v004) == 1 and v004["start_date"].iloc[0] >= "2025-09-20"
+    # V005's power comes on 2026-01-15, after its deadline: solar, no grid task.
+    v005 = tasks[tasks["site_id"] == by_village["V005"]]
+    assert "solar" in set(v005["task"]) and "grid" not in set(v005["task"])
+    per_site = pd.read_csv(small_run / "out" / "sites_schedule.csv", dtype=str)
+    deadlines = dict(zip(per_site["site_id"], per_site["deadline"], strict=True))
+    assert deadlines[by_village["V003"]] == "2025-08-31"
+    assert deadlines[by_village["V004"]] == "2025-11-30"
+
+
+def test_map_opens_in_chromium_with_every_village(small_run: Path) -> None:
+    page = small_run / "maps" / "coverage_map.html"
+    dom = dump_dom(page)
+    body = element_attrs(dom, "body")
+    assert body.get("data-covgap-status") == "ready"
+    painted = json.loads(body["data-covgap-painted"])
+    villages = sum(n for name, n in painted.items() if name.startswith("Villages"))
+    assert villages == len(EXPECTED_GROUPS)
+    assert painted["Villages: low signal, without power"] == 2
+
+
+def test_exports_are_rfc7946_and_match_the_schema(small_run: Path) -> None:
+    exports = small_run / "out" / "exports"
+    files = sorted(exports.glob("*.geojson"))
+    assert files, "no operator GeoJSON written"
+    schema = load_schema()
+    n_sites = 0
+    for path in files:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        assert "crs" not in obj
+        assert validate_rfc7946(obj) == []
+        jsonschema.validate(obj, schema)
+        for feat in obj["features"]:
+            lon, lat = feat["geometry"]["coordinates"]
+            assert 102 < lon < 110 and 8 < lat < 24  # lon/lat order in Vietnam
+            n_sites += feat["properties"]["feature_type"] == "site"
+    assert n_sites == 4  # one site per gap village (first slice)
+    index = json.loads((exports / "index.json").read_text(encoding="utf-8"))
+    assert index  # counts and hashes
+
+
+def test_manifest_has_input_hashes(small_run: Path) -> None:
+    manifest = json.loads((small_run / "out" / "manifest.json").read_text(encoding="utf-8"))
+    names = [Path(p).name for p in manifest["inputs"]]
+    assert "villages_small.csv" in names and "towers_small.csv" in names
+    assert all(len(h) == 64 for h in manifest["inputs"].values())
+    assert manifest["settings"]["seed"] == 7
+
+
+def test_run_is_byte_identical_twice(small_run: Path, tmp_path: Path) -> None:
+    scenario = next(small_run.glob("*.toml"))
+    res = run_cli(
+        "run",
+        "--scenario",
+        scenario,
+        "--out",
+        tmp_path / "out",
+        "--maps",
+        tmp_path / "maps",
+        cwd=small_run,
+    )
+    assert res.returncode == 0, res.output
+    first = sorted(p for p in (small_run / "out").rglob("*") if p.is_file())
+    for p in first:
+        if p.name == "manifest.json":
+            continue
+        twin = tmp_path / "out" / p.relative_to(small_run / "out")
+        assert twin.read_bytes() == p.read_bytes(), p.name
+    assert (tmp_path / "maps" / "coverage_map.html").read_bytes() == (
+        small_run / "maps" / "coverage_map.html"
+    ).read_bytes()
+
+
+def test_stage_commands_chain(tmp_path: Path) -> None:
+    v, t = TEST_DATA / "villages_small.csv", TEST_DATA / "towers_small.csv"
+    steps = [
+        ("analyse", "--villages", v, "--towers", t),
+        ("sites", "--towers", t),
+        ("schedule", "--time-limit", "1"),
+        ("map", "--towers", t),
+        ("export",),
+    ]
+    for args in steps:
+        res = run_cli(*args, cwd=tmp_path)
+        assert res.returncode == 0, (args, res.output)
+    for name in ("villages_assessed.gpkg", "sites.gpkg", "schedule.csv", "sites_schedule.csv"):
+        assert (tmp_path / "out" / name).exists(), name
+    assert (tmp_path / "maps" / "coverage_map.html").exists()
+    assert list((tmp_path / "out" / "exports").glob("*.geojson"))
+
+
+@pytest.mark.parametrize(
+    "command", ["validate", "analyse", "sites", "schedule", "map", "export", "run", "sample"]
+)
+def test_every_command_explains_itself(command: str, tmp_path: Path) -> None:
+    res = run_cli(command, "--help", cwd=tmp_path)
+    assert res.returncode == 0
+    assert "Usage:" in res.output and len(res.output.splitlines()) > 5
+
+
+def test_top_level_help_lists_commands(tmp_path: Path) -> None:
+    res = run_cli("--help", cwd=tmp_path)
+    assert res.returncode == 0
+    for cmd in ("validate", "analyse", "sites", "schedule", "map", "export", "run", "sample"):
+        assert cmd in res.output
+
+
+# ------------------------------------------------------------------ bad input at the CLI
+
+
+def _one_error_line(res_stderr: str) -> str:
+    lines = [ln for ln in res_stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, res_stderr
+    assert "Traceback" not in res_stderr
+    return lines[0]
+
+
+def test_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    res = run_cli(
+        "validate",
+        "--villages",
+        "nope.csv",
+        "--towers",
+        TEST_DATA / "towers_small.csv",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 2
+    line = _one_error_line(res.stderr)
+    assert line.startswith("error: nope.csv:")
+
+
+def test_towers_passed_as_villages_says_so(tmp_path: Path) -> None:
+    t = TEST_DATA / "towers_small.csv"
+    res = run_cli("validate", "--villages", t, "--towers", t, cwd=tmp_path)
+    assert res.returncode == 2
+    line = _one_error_line(res.stderr)
+    assert "towers" in line and "--towers" in line
+
+
+def test_bad_rows_are_rejected_and_strict_fails(tmp_path: Path) -> None:
+    src = (TEST_DATA / "villages_small.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = src[0], src[1:]
+    bad = rows[0].replace(",500,", ",-5,")  # negative population on data row 1
+    (tmp_path / "v.csv").write_text("\n".join([header, bad, *rows[1:]]) + "\n", encoding="utf-8")
+    t = TEST_DATA / "towers_small.csv"
+    res = run_cli("validate", "--villages", "v.csv", "--towers", t, cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    with open(tmp_path / "out" / "rejects.csv", encoding="utf-8") as fh:
+        rejects = list(csv.DictReader(fh))
+    assert [(r["file"], r["row"], r["column"], r["value"]) for r in rejects] == [
+        ("v.csv", "1", "population", "-5")
+    ]
+    strict = run_cli("validate", "--villages", "v.csv", "--towers", t, "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert "v.csv:1:population" in _one_error_line(strict.stderr)
+
+
+def test_unknown_scenario_key_says_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("[analysis]\nthreshold_rsrp_dbn = -105\n", encoding="utf-8")
+    res = run_cli("validate", "--scenario", path, cwd=tmp_path)
+    assert res.returncode == 2
+    line = _one_error_line(res.stderr)
+    assert "threshold_rsrp_dbn" in line and "did you mean 'threshold_rsrp_dbm'" in line
+
+
+def test_sites_without_analysis_says_what_to_run(tmp_path: Path) -> None:
+    res = run_cli("sites", "--towers", TEST_DATA / "towers_small.csv", cwd=tmp_path)
+    assert res.returncode == 2
+    line = _one_error_line(res.stderr)
+    assert "villages_assessed.gpkg" in line and "previous stage" in line
+
+
+def test_fail_on_late_exits_1_after_writing(tmp_path: Path) -> None:
+    # A one-day planning window makes every site late: the plan is written, exit 1.
+    scenario = write_small_scenario(tmp_path)
+    text = scenario.read_text(encoding="utf-8") + (
+        "\n[planning]\nstart = 2025-08-30\ndeadline_powered = 2025-08-31\n"
+    )
+    scenario.write_text(text, encoding="utf-8")
+    res = run_cli("run", "--scenario", scenario, "--fail-on-late", cwd=tmp_path)
+    assert res.returncode == 1, res.output
+    assert (tmp_path / "out" / "sites_schedule.csv").exists()
+    late = pd.read_csv(tmp_path / "out" / "sites_schedule.csv")
+    assert (late["late_days"] > 0).any()
+    assert "fail-on-late" in _one_error_line(res.stderr)
