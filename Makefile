@@ -42,7 +42,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy coverage
 
-test: install chromium lint
+test: install chromium lint typecheck
 	$(BIN)/pytest
 
 bench: install

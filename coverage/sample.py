@@ -23,6 +23,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -270,7 +271,7 @@ def _candidate_villages(
         "urban_small_medium",
         np.where(rng.random(n) < 0.15, "suburban", "open_rural"),
     )
-    clutter = np.where(rng.random(n) < 0.3, None, clutter)  # left to the scenario default
+    clutter_or_none = _optional_text(clutter, ~(rng.random(n) < 0.3))  # else scenario default
     gdf = gpd.GeoDataFrame(
         {
             "village_id": [
@@ -288,7 +289,7 @@ def _candidate_villages(
             "assigned_operator": pd.Series([None] * n, dtype=object),
             "measured_rsrp_dbm": np.full(n, np.nan),
             "measured_operator": pd.Series([None] * n, dtype=object),
-            "clutter": pd.Series(clutter, dtype=object),
+            "clutter": clutter_or_none,
             "source_row": np.arange(1, n + 1, dtype=np.int64),
         },
         geometry=gpd.points_from_xy(lon, lat),
@@ -431,7 +432,7 @@ def _add_measurements(
     out["measured_rsrp_dbm"] = np.where(pick, measured, np.nan)
     give_op = pick & (rng.random(n) < 0.5) & assessed["best_operator"].notna().to_numpy()
     ops = assessed["best_operator"].astype(object).to_numpy()
-    out["measured_operator"] = pd.Series(np.where(give_op, ops, None), dtype=object)
+    out["measured_operator"] = _optional_text(ops, give_op)
     return out
 
 
@@ -484,9 +485,8 @@ def build_sample(
     gap = assessed["group"].to_numpy()[chosen] != "covered"
     ops = np.array(list(OPERATOR_SHARE))
     assign = gap & (rng.random(len(villages)) < 0.5)
-    villages["assigned_operator"] = pd.Series(
-        np.where(assign, ops[rng.integers(0, len(ops), len(villages))], None), dtype=object
-    )
+    drawn = ops[rng.integers(0, len(ops), len(villages))]
+    villages["assigned_operator"] = _optional_text(drawn, assign)
     villages["source_row"] = np.arange(1, len(villages) + 1, dtype=np.int64)
     counts = {
         "villages": len(villages),
@@ -498,10 +498,17 @@ def build_sample(
     return SampleResult(villages=villages, towers=towers, counts=counts)
 
 
-def _iso(value: object) -> str | None:
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+def _optional_text(values: np.ndarray, keep: np.ndarray) -> pd.Series:
+    """Text where ``keep``, else None (object dtype, so None stays None)."""
+    return pd.Series(
+        [str(v) if k else None for v, k in zip(values, keep, strict=True)], dtype="object"
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
         return None
-    return pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def villages_geojson(villages: gpd.GeoDataFrame) -> str:
@@ -512,7 +519,7 @@ def villages_geojson(villages: gpd.GeoDataFrame) -> str:
         villages.geometry.values,
         strict=True,
     ):
-        props = {}
+        props: dict[str, Any] = {}
         for k, v in rec.items():
             if k == "power_eta":
                 props[k] = _iso(v)
