@@ -230,8 +230,8 @@ def analyse(
         loaded = stage_load(sc, notes)
         _print_load_summary(loaded)
         write_rejects(loaded, out, strict=strict)
-        assessment = stage_analyse(loaded, sc, out)
-        _print_assessment(assessment)
+        analysed = stage_analyse(loaded, sc, out)
+        _print_assessment(analysed.assessment)
         _print_notes(notes.lines)
         out_console.print(f"written: {out / 'villages_assessed.gpkg'}, summaries in {out}")
 
@@ -331,10 +331,20 @@ def map_(
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
     maps: MapsOpt = Path("maps"),
+    province: Annotated[
+        str | None,
+        typer.Option(
+            "--province", help="Only this province (2025 code, e.g. 08): maps/province_<code>.html."
+        ),
+    ] = None,
+    provinces: Annotated[
+        bool, typer.Option("--provinces", help="Also one map per province with gap villages.")
+    ] = False,
 ) -> None:
-    """Draw the offline HTML map (villages by status, towers, planned sites)."""
+    """Draw the offline HTML map (villages by status, towers, planned sites, on-air
+    timeline); optionally per province."""
     from .io import load_towers
-    from .maps import build_map
+    from .maps import build_map, build_province_maps, province_map_name
     from .pipeline import (
         ODV_CREDIT,
         Notes,
@@ -351,18 +361,78 @@ def map_(
         notes = Notes()
         bnd = load_optional_boundaries(sc.inputs.boundaries, notes)
         towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
-        path = build_map(
-            read_assessed(assessed),
-            towers_res.gdf,
-            read_sites(sites_file) if sites_file.exists() else None,
-            site_schedule=read_site_schedule(site_schedule),
-            boundaries=bnd,
-            boundaries_credit=ODV_CREDIT if bnd is not None else None,
-            title=f"covgap — {sc.name}",
-            out_path=maps / "coverage_map.html",
-        )
+        common: dict[str, Any] = {
+            "site_schedule": read_site_schedule(site_schedule),
+            "boundaries": bnd,
+            "boundaries_credit": ODV_CREDIT if bnd is not None else None,
+            "title": f"covgap — {sc.name}",
+        }
+        villages_gdf = read_assessed(assessed)
+        sites_gdf = read_sites(sites_file) if sites_file.exists() else None
+        if province is not None:
+            path = build_map(
+                villages_gdf,
+                towers_res.gdf,
+                sites_gdf,
+                province_code=province,
+                out_path=maps / province_map_name(province),
+                **common,
+            )
+        else:
+            path = build_map(
+                villages_gdf,
+                towers_res.gdf,
+                sites_gdf,
+                out_path=maps / "coverage_map.html",
+                **common,
+            )
         _print_notes(notes.lines)
         out_console.print(f"map: {path}")
+        if provinces:
+            paths = build_province_maps(
+                villages_gdf, towers_res.gdf, sites_gdf, out_dir=maps, **common
+            )
+            out_console.print(f"province maps: {len(paths)} in {maps}")
+
+    _guard(body)
+
+
+@app.command()
+def report(
+    scenario: ScenarioOpt = None,
+    out: OutOpt = Path("out"),
+) -> None:
+    """Write the self-contained HTML report (headline numbers, tables by province and
+    commune, Gantt chart, figures) from the stage outputs in --out."""
+    import pandas as pd
+
+    from .pipeline import read_assessed, read_site_schedule, read_sites
+    from .report import build_report
+
+    def body() -> None:
+        sc = _scenario(scenario)
+        tasks_path = out / "schedule.csv"
+        tasks = (
+            pd.read_csv(tasks_path, dtype={"site_id": str, "crew_id": str}, keep_default_na=False)
+            if tasks_path.exists()
+            else None
+        )
+        codes = {"province_code": str, "commune_code": str}
+        sites_path = out / "sites.gpkg"
+        path = build_report(
+            read_assessed(out / "villages_assessed.gpkg"),
+            read_sites(sites_path) if sites_path.exists() else None,
+            read_site_schedule(out / "sites_schedule.csv"),
+            tasks,
+            summary_by_province=pd.read_csv(out / "summary_by_province.csv", dtype=codes),
+            summary_by_commune=pd.read_csv(out / "summary_by_commune.csv", dtype=codes),
+            headline={"Scenario": sc.name},
+            title=f"covgap — {sc.name}",
+            out_path=out / "report.html",
+            on_air_targets=sc.schedule.on_air_targets,
+            deadlines=sc.schedule.deadlines,
+        )
+        out_console.print(f"report: {path}")
 
     _guard(body)
 
@@ -373,12 +443,13 @@ def export(
     sites_file: Annotated[Path, typer.Option("--sites")] = Path("out/sites.gpkg"),
     out: OutOpt = Path("out"),
 ) -> None:
-    """Write one RFC 7946 GeoJSON per operator (its sites and the villages they serve)."""
-    from .export import write_operator_geojson
+    """Write per operator its sites and the villages they serve: RFC 7946 GeoJSON (with
+    its JSON Schema), GeoPackage, KML and CSV, plus exports/index.json."""
+    from .export import write_operator_exports
     from .pipeline import read_assessed, read_sites
 
     def body() -> None:
-        paths = write_operator_geojson(
+        paths = write_operator_exports(
             read_sites(sites_file), read_assessed(assessed), out / "exports"
         )
         for p in paths:
@@ -420,7 +491,8 @@ def run(
             _print_schedule(result.schedule)
         _print_notes(result.notes)
         out_console.print(
-            f"outputs: {out}/  map: {result.map_path}  exports: {len(result.exports)} files"
+            f"outputs: {out}/ (report: {out / 'report.html'})  map: {result.map_path} "
+            f"(+{len(result.province_maps)} province maps)  exports: {len(result.exports)} files"
         )
         out_console.print(f"done in {time.perf_counter() - t0:.1f} s")
 

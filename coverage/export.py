@@ -796,8 +796,9 @@ def write_operator_exports(
     EPSG:4326 (another CRS is transformed); ``links`` (optional) are backhaul LineStrings
     with ``site_id``, ``operator``, ``kind`` (:data:`LINK_KINDS`), ``length_m``. Returns the
     paths written: per operator (canonical order) its files in ``formats`` order, then the
-    schema copy, then the index. Files of operators absent from ``sites`` that a previous
-    run left in ``out_dir`` are not touched (and not listed in the index).
+    schema copy, then the index. Links of an operator with no planned site are not
+    exported (there is no file for that operator). Files of operators absent from
+    ``sites`` that a previous run left in ``out_dir`` are not touched (nor indexed).
     """
     out_dir = Path(out_dir)
     unknown = [f for f in formats if f not in EXPORT_FORMATS]

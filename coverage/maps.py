@@ -990,6 +990,7 @@ def _province_view(
         s_part = sites[inside(sites)] if len(sites) else sites
     l_part = None
     if links is not None:
+        _require(links, ("site_id", "geometry"), "links")
         site_ids = set(s_part["site_id"].astype(str)) if s_part is not None else set()
         own = links["site_id"].astype("object").map(lambda x: str(x) in site_ids).to_numpy(bool)
         crossing = links.intersects(shapely.box(w, s, e, n)).to_numpy(dtype=bool)

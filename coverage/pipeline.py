@@ -19,10 +19,11 @@ import pandas as pd
 from . import __version__
 from .analysis import Assessment, assess_villages, summarise
 from .errors import Reject, RequirementError, UsageError
-from .export import write_operator_geojson
+from .export import write_operator_exports
 from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
-from .maps import build_map
+from .maps import build_map, build_province_maps
 from .outputs import file_hashes, read_stage_gpkg, write_csv, write_gpkg, write_json
+from .report import build_gantt, build_report
 from .scenario import Scenario
 from .schedule import ScheduleResult, plan_builds
 from .siting import SitePlan, plan_sites
@@ -111,18 +112,32 @@ def write_rejects(loaded: Loaded, out_dir: Path, *, strict: bool) -> Path:
     return path
 
 
-def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Assessment:
+@dataclass(frozen=True)
+class Analysed:
+    """The analysis stage's result and its two summaries."""
+
+    assessment: Assessment
+    by_province: pd.DataFrame
+    by_commune: pd.DataFrame
+
+
+def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Analysed:
     """Best server per village, low-signal flags and summaries → ``out_dir``."""
     if scenario.inputs.dem is not None:
         raise UsageError(
-            f"a DEM was given ({scenario.inputs.dem}) but terrain-aware analysis is not built "
-            "yet: remove [inputs] dem / --dem to run the terrain-free models"
+            f"a DEM was given ({scenario.inputs.dem}) but terrain-aware analysis is not wired "
+            "into the pipeline yet: remove [inputs] dem to run the terrain-free models"
         )
     assessment = assess_villages(loaded.villages.gdf, loaded.towers.gdf, scenario.analysis)
+    result = Analysed(
+        assessment,
+        summarise(assessment.villages, by="province"),
+        summarise(assessment.villages, by="commune"),
+    )
     write_gpkg(assessment.villages, out_dir / "villages_assessed.gpkg", layer="villages")
-    write_csv(summarise(assessment.villages, by="province"), out_dir / "summary_by_province.csv")
-    write_csv(summarise(assessment.villages, by="commune"), out_dir / "summary_by_commune.csv")
-    return assessment
+    write_csv(result.by_province, out_dir / "summary_by_province.csv")
+    write_csv(result.by_commune, out_dir / "summary_by_commune.csv")
+    return result
 
 
 def stage_sites(
@@ -141,6 +156,14 @@ def stage_schedule(sites: gpd.GeoDataFrame, scenario: Scenario, out_dir: Path) -
     result = plan_builds(sites, scenario.schedule)
     write_csv(result.tasks, out_dir / "schedule.csv")
     write_csv(result.sites, out_dir / "sites_schedule.csv")
+    build_gantt(
+        result.sites,
+        result.tasks,
+        title=f"covgap — {scenario.name}: schedule",
+        out_path=out_dir / "gantt.html",
+        on_air_targets=scenario.schedule.on_air_targets,
+        deadlines=scenario.schedule.deadlines,
+    )
     return result
 
 
@@ -170,6 +193,7 @@ class RunResult:
     plan: SitePlan
     schedule: ScheduleResult | None
     map_path: Path
+    province_maps: list[Path]
     exports: list[Path]
     out_dir: Path
     notes: list[str]
@@ -190,20 +214,51 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     loaded = stage_load(scenario, notes)
     write_rejects(loaded, out_dir, strict=strict)
-    assessment = stage_analyse(loaded, scenario, out_dir)
+    analysed = stage_analyse(loaded, scenario, out_dir)
+    assessment = analysed.assessment
     plan = stage_sites(assessment.villages, loaded.towers.gdf, scenario, out_dir)
     schedule = stage_schedule(plan.sites, scenario, out_dir) if do_schedule else None
+    site_schedule = schedule.sites if schedule is not None else None
+    credit = ODV_CREDIT if loaded.boundaries is not None else None
+    title = f"covgap — {scenario.name}"
     map_path = build_map(
         assessment.villages,
         loaded.towers.gdf,
         plan.sites,
-        site_schedule=schedule.sites if schedule is not None else None,
+        site_schedule=site_schedule,
         boundaries=loaded.boundaries,
-        boundaries_credit=ODV_CREDIT if loaded.boundaries is not None else None,
-        title=f"covgap — {scenario.name}",
+        boundaries_credit=credit,
+        title=title,
         out_path=maps_dir / "coverage_map.html",
     )
-    exports = write_operator_geojson(plan.sites, assessment.villages, out_dir / "exports")
+    province_maps = build_province_maps(
+        assessment.villages,
+        loaded.towers.gdf,
+        plan.sites,
+        site_schedule=site_schedule,
+        boundaries=loaded.boundaries,
+        boundaries_credit=credit,
+        title=title,
+        out_dir=maps_dir,
+    )
+    exports = write_operator_exports(plan.sites, assessment.villages, out_dir / "exports")
+    build_report(
+        assessment.villages,
+        plan.sites,
+        site_schedule,
+        schedule.tasks if schedule is not None else None,
+        summary_by_province=analysed.by_province,
+        summary_by_commune=analysed.by_commune,
+        headline={
+            "Scenario": scenario.name,
+            "Schedule solver": schedule.status if schedule is not None else "not run",
+            "Site planning": plan.method,
+        },
+        title=title,
+        out_path=out_dir / "report.html",
+        on_air_targets=scenario.schedule.on_air_targets,
+        deadlines=scenario.schedule.deadlines,
+    )
     inputs = [
         p
         for p in (
@@ -224,7 +279,7 @@ def run(
         "outputs": dict(
             file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"], base=out_dir)
         ),
-        "map": str(map_path),
+        "maps": [str(map_path), *map(str, province_maps)],
         "notes": notes.lines,
     }
     write_json(manifest, out_dir / "manifest.json")
@@ -233,4 +288,6 @@ def run(
             f"{schedule.n_late} sites finish after their deadline (--fail-on-late); "
             f"see {out_dir / 'sites_schedule.csv'}"
         )
-    return RunResult(loaded, assessment, plan, schedule, map_path, exports, out_dir, notes.lines)
+    return RunResult(
+        loaded, assessment, plan, schedule, map_path, province_maps, exports, out_dir, notes.lines
+    )

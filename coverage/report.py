@@ -44,7 +44,9 @@ __all__ = [
     "TASK_COLOURS",
     "GroupOutcome",
     "ReportFacts",
+    "build_gantt",
     "build_report",
+    "render_gantt_html",
     "render_report_html",
     "report_facts",
 ]
@@ -505,11 +507,12 @@ def _gaps_by_province_svg(summary: pd.DataFrame) -> tuple[str, int]:
         w1 = bar_w * powered / most
         w2 = bar_w * unpowered / most
         label = f"{name} ({code})" if name else code
+        shown = label if len(label) <= 28 else label[:27] + "…"  # full label in the title
         body.append(
             f'<g class="bar" data-province="{_e(code)}" data-powered="{powered}" '
             f'data-unpowered="{unpowered}">'
             f"<title>{_e(label)}: {powered} with power, {unpowered} without</title>"
-            + _text(label_w - 6, y + 12.5, label, cls="bar-label", anchor="end")
+            + _text(label_w - 6, y + 12.5, shown, cls="bar-label", anchor="end")
             + f'<rect x="{_n(label_w)}" y="{_n(y + 2)}" width="{_n(w1)}" '
             f'height="{_n(row_h - 4)}" fill="{GROUP_COLOURS["low_signal_powered"]}"/>'
             f'<rect x="{_n(label_w + w1)}" y="{_n(y + 2)}" width="{_n(w2)}" '
@@ -1295,6 +1298,77 @@ def build_report(
         summary_by_province=summary_by_province,
         summary_by_commune=summary_by_commune,
         headline=headline,
+        title=title,
+        on_air_targets=on_air_targets,
+        deadlines=deadlines,
+    )
+    return write_text_atomic(Path(out_path), text)
+
+
+def render_gantt_html(
+    site_schedule: pd.DataFrame,
+    tasks: pd.DataFrame,
+    *,
+    title: str,
+    on_air_targets: Mapping[str, dt.date] | None = None,
+    deadlines: Mapping[str, dt.date] | None = None,
+) -> str:
+    """A page with only the schedule: outcome per deadline and the Gantt chart."""
+    dls = dict(DEFAULT_DEADLINES if deadlines is None else deadlines)
+    targets = dict(DEFAULT_ON_AIR_TARGETS if on_air_targets is None else on_air_targets)
+    rows = _schedule_rows(site_schedule, dls)
+    # the outcome needs no village: report_facts on an empty village table
+    facts = report_facts(
+        pd.DataFrame({"group": [], "population": []}),
+        None,
+        site_schedule,
+        on_air_targets=targets,
+        deadlines=dls,
+    )
+    assert facts.outcomes is not None
+    gantt, shown = _gantt_svg(rows, tasks, facts.outcomes)
+    legend = "".join(
+        f'<span style="--c:{TASK_COLOURS.get(t, _OTHER_TASK_COLOUR)}">{_e(t)}</span>' for t in shown
+    )
+    legend += '<span style="--c:#111">on air</span><span style="--c:#fbe1d6">late site</span>'
+    body = (
+        f'<div class="task-legend">{legend}</div><figure id="fig-gantt">{gantt}</figure>'
+        if gantt
+        else '<p class="missing">The schedule has no dated tasks.</p>'
+    )
+    return "".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+            f"<header><h1>{_e(title)}</h1></header>",
+            '<section id="schedule"><h2>Schedule outcome against the deadlines</h2>',
+            _outcome_table(facts.outcomes),
+            '</section><section id="gantt"><h2>Gantt chart</h2>',
+            body,
+            f"</section><footer><p>Made by covgap {_e(__version__)}.</p></footer>",
+            "</body></html>\n",
+        ]
+    )
+
+
+def build_gantt(
+    site_schedule: pd.DataFrame,
+    tasks: pd.DataFrame,
+    *,
+    title: str,
+    out_path: Path,
+    on_air_targets: Mapping[str, dt.date] | None = None,
+    deadlines: Mapping[str, dt.date] | None = None,
+) -> Path:
+    """Write the schedule's own page (``gantt.html``: outcome table and Gantt chart, the
+    same drawing as the report's) to ``out_path`` atomically; return it. Inputs as in
+    :func:`build_report`."""
+    text = render_gantt_html(
+        site_schedule,
+        tasks,
         title=title,
         on_air_targets=on_air_targets,
         deadlines=deadlines,

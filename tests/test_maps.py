@@ -763,3 +763,17 @@ def test_province_maps_show_only_their_villages(tmp_path: Path) -> None:
         out_dir=tmp_path / "again",
     )
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+
+
+def test_province_view_without_boundaries_zooms_to_its_villages() -> None:
+    villages, towers, _ = two_province_inputs()
+    text = render_map_html(villages, towers, province_code="15")
+    data = re.search(r'id="covgap-data">(.*?)</script>', text, re.DOTALL)
+    assert data is not None
+    cfg = json.loads(data.group(1))
+    assert cfg["tables"]["village"]["cols"]["id"] == ["L01", "L02"]
+    # L01 (104.0, 22.5) and L02 (104.2, 22.3): [[south, west], [north, east]]
+    assert cfg["fit"] == [[22.3, 104.0], [22.5, 104.2]]
+    # towers within 20 km of that box: F (104.5, 22.6) is 0.3° ≈ 31 km east: out
+    assert "tower" not in cfg["tables"]
+    assert "boundaries" not in cfg

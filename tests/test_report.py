@@ -29,7 +29,7 @@ from shapely.geometry import Point
 
 from covgap.analysis import summarise
 from covgap.errors import SchemaError
-from covgap.report import build_report, render_report_html
+from covgap.report import build_gantt, build_report, render_report_html
 
 HOSTILE_PROVINCE = "<script>alert(1)</script>${alert(1)}</textarea>{{ 7*7 }}"
 HOSTILE_COMMUNE = "Xã <img src=x onerror=alert(2)> & co"
@@ -351,8 +351,8 @@ def test_hostile_names_show_literally_and_run_nothing(tmp_path: Path) -> None:
     communes = elements_by_class(dom, "communes")[0]
     assert HOSTILE_COMMUNE in str(communes["text"])
     assert "{{ 7*7 }}" in str(provinces["text"]) and "49" not in str(provinces["text"])
-    bar_labels = text_of(dom, "bar-label")
-    assert f"{HOSTILE_PROVINCE} (11)" in bar_labels
+    bars = text_of(dom, "bar")  # the bar's title holds the full label
+    assert f"{HOSTILE_PROVINCE} (11): 1 with power, 0 without" in bars
     # no element came from the data (the one script is the test's guard)
     assert not re.search(r"<img|<textarea", dom, re.IGNORECASE)
     assert len(re.findall(r"<script", dom, re.IGNORECASE)) == 1
@@ -365,9 +365,10 @@ def test_tables_and_bars_match_the_villages(tmp_path: Path) -> None:
     dom = dump_dom(build(tmp_path))
     villages = make_villages()
     gaps = villages[villages["group"] != "covered"]
-    # communes: only those with gaps (02263, 02266, 02650, 03158)
+    # communes: only those with gaps, by province then commune code
     commune_rows = re.findall(r'<tr data-commune="(\d+)">', dom)
-    assert commune_rows == sorted(set(gaps["commune_code"]))
+    pairs = sorted(set(zip(gaps["province_code"], gaps["commune_code"], strict=True)))
+    assert commune_rows == [c for _, c in pairs]  # 02263 02266 (08), 03158 (11), 02650 (15)
     # bars: one per province with gaps, the counts of the villages
     bars = {
         str(b["attrs"]["data-province"]): (  # type: ignore[index]
@@ -404,3 +405,20 @@ def test_without_a_schedule_the_report_says_so(tmp_path: Path) -> None:
     dom = dump_dom(page)
     assert "No sites table: the sites stage was not run." in text_of(dom, "missing")
     assert cards(dom)["villages_assessed"] == str(len(VILLAGES))
+
+
+@pytest.mark.browser
+def test_gantt_page_of_the_schedule_stage(tmp_path: Path) -> None:
+    page = build_gantt(
+        make_schedule(), make_tasks(), title="Schedule <v2>", out_path=tmp_path / "gantt.html"
+    )
+    dom, console = dump_dom_and_console(page)
+    assert console == []
+    rows = elements_by_class(dom, "gantt-row")
+    assert [str(r["attrs"]["data-site"]) for r in rows] == ["N1", HOSTILE_SITE, "N3", "N2"]  # type: ignore[index]
+    late = re.findall(r'<tr data-group="(\w+)" class="bad">', dom)
+    assert late == ["low_signal_powered"]
+    again = build_gantt(
+        make_schedule(), make_tasks(), title="Schedule <v2>", out_path=tmp_path / "g2.html"
+    )
+    assert page.read_bytes() == again.read_bytes()

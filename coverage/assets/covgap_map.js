@@ -10,7 +10,9 @@
  * script tag shows literally and runs nothing.
  *
  * Status for tools and tests: after each canvas paint the page writes, on <body>,
- *   data-covgap-status = "ready"
+ *   data-covgap-status = "loading" (first paint done, clustered layers filling in) or
+ *                        "ready" (every layer complete)
+ *   data-covgap-first-paint = "1" once the canvas first drew (event "covgap-first-paint")
  *   data-covgap-painted = {"<layer name>": shapes painted on the canvas, ...}
  *   data-covgap-clusters = {"<layer name>": [cluster icons, points inside them], ...}
  *   data-covgap-week = "all" or the week index the slider shows (0 = first week)
@@ -158,6 +160,19 @@
   }
 
   var targets = {};       // layer name -> where its shapes live (feature or cluster group)
+  var loading = 0;        // clustered layers still loading (chunked)
+  var whenLoaded = [];    // functions to run once every layer is loaded
+
+  function loaded() {
+    scheduleReport();
+    if (loading > 0) { return; }
+    var todo = whenLoaded;
+    whenLoaded = [];
+    todo.forEach(function (fn) { fn(); });
+  }
+  function afterLoading(fn) {
+    if (loading > 0) { whenLoaded.push(fn); } else { fn(); }
+  }
 
   function makeLines(t, li, list) {
     var lat = t.cols.lat, lon = t.cols.lon, start = t.cols.start, lyr = t.cols.layer;
@@ -175,10 +190,13 @@
 
   function makeShapes(t, li, spec, list) {
     var lat = t.cols.lat, lon = t.cols.lon, lyr = t.cols.layer;
-    var opts = L.extend({ renderer: painter, interactive: true }, spec.style);
+    // the layer's style lives on a prototype: shapes do not copy it (less memory, less GC)
+    var LayerShape = Shape.extend({
+      options: L.extend({ renderer: painter, interactive: true }, spec.style)
+    });
     for (var i = 0; i < t.n; i++) {
       if (lyr[i] !== li) { continue; }
-      var s = new Shape([lat[i], lon[i]], opts);
+      var s = new LayerShape(L.latLng(lat[i], lon[i]));
       if (spec.fillBy) { s.options.fillColor = get(t.cols[spec.fillBy], i) || s.options.fillColor; }
       if (spec.shapeBy) { s.options.shape = get(t.cols[spec.shapeBy], i) || s.options.shape; }
       s.covgapRow = i;
@@ -199,14 +217,28 @@
     totalShapes += list.length;
     var target = group;
     if (spec.cluster && L.markerClusterGroup) {
+      var onMap = map.hasLayer(group);
+      if (onMap) { loading += 1; }
       target = L.markerClusterGroup({
         showCoverageOnHover: false,
-        chunkedLoading: false,
+        // cluster in slices of ~150 ms between paints: the villages show at once and
+        // the clustered layers fill in; chunkProgress says when a layer is complete
+        chunkedLoading: true,
+        chunkInterval: 150,
+        chunkDelay: 5,
+        chunkProgress: function (done, total) {
+          if (done === total && onMap) { onMap = false; loading -= 1; loaded(); }
+        },
+        // every zoom level is a clustering grid: stop at 14 (street level, where the
+        // points stand apart anyway); fewer grids, faster loading
+        disableClusteringAtZoom: 14,
         iconCreateFunction: clusterIcon(spec.name, spec.style.fillColor)
       });
       clusters[spec.name] = target;
-      target.addLayers(list);
+      // on the map first, then the markers: added to a cluster group that is not on a
+      // map, each marker is checked against all the earlier ones (quadratic)
       group.addLayer(target);
+      target.addLayers(list);
     } else {
       for (var j = 0; j < list.length; j++) { group.addLayer(list[j]); }
     }
@@ -268,7 +300,7 @@
   }
 
   // ---- status for tools and tests ----
-  var reportTimer = null, announced = false;
+  var reportTimer = null, announced = false, firstPaint = false;
   function report() {
     reportTimer = null;
     var painted = {}, clustered = {};
@@ -292,6 +324,15 @@
     document.body.dataset.covgapOnair = String(sitesShown());
     document.body.dataset.covgapClusters = JSON.stringify(clustered);
     if (!anyPainted && totalShapes > 0) { return; }  // not painted yet: wait for the canvas
+    if (!firstPaint) {
+      firstPaint = true;
+      document.body.dataset.covgapFirstPaint = '1';
+      document.dispatchEvent(new CustomEvent('covgap-first-paint'));
+    }
+    if (loading > 0) {  // clustered layers still filling in
+      document.body.dataset.covgapStatus = 'loading';
+      return;
+    }
     document.body.dataset.covgapStatus = 'ready';
     if (!announced) {
       announced = true;
@@ -461,7 +502,9 @@
     });
     new TimeControl().addTo(map);
     var asked = /[#?&]week=([0-9]+|all)\b/.exec(location.hash + '&' + location.search);
-    setWeek(asked ? asked[1] : null);
+    updateControl();
+    // the sites layer may be a cluster group still loading: filter once it is complete
+    afterLoading(function () { setWeek(asked ? asked[1] : null); });
   }
 
   window.covgap = {

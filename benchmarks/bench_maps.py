@@ -1,0 +1,528 @@
+"""Benchmark: the national map, 100 k villages (DESIGN §9; not run by CI).
+
+Data (seeded, synthetic on real places): villages are the 3,321 commune points of
+``../shared/data/vn_communes.csv`` jittered by a Gaussian of σ = 0.35·√(commune area),
+so they follow Vietnam's real settlement pattern; 88 % covered, 8 % low signal with
+power, 4 % without; 120 k tower sites × 3 sectors = 360 k tower rows, scattered the same
+way; one planned site per gap village (kinds new / upgrade) with a backhaul link and an
+on-air date over 20 weeks (so the time slider and the links layer are in the page too).
+
+Figures printed (with the machine):
+
+* covgap's map (``covgap.maps.build_map``): build time, HTML size (every asset is inlined:
+  the file is the whole map), first paint in headless Chromium — from navigation start to
+  the runtime's ``covgap-ready`` event (every point drawn on the canvas) plus two animation
+  frames — and the browser's own first-contentful-paint, median of ``--runs`` loads;
+* a naive map: one ``folium.Marker`` per village with a popup and a tooltip (the usual
+  folium idiom), on ``--naive`` villages (default 5,000 and 10,000: a 100 k one takes far
+  longer than the 10-minute budget to build and load), with Leaflet from the same local
+  copy and a three-line ``$`` shim instead of jQuery (folium's popups call ``$``;
+  bootstrap and the icon fonts are left out, which only flatters the baseline); its size
+  and time at 100 k are extrapolated linearly from the two subsamples (said so), and the
+  ratios are given against that.
+
+Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``), no
+network, no extra Python package. Run from outside the repository root, e.g.
+``cd /tmp && /work/main/.venv/bin/python /work/main/benchmarks/bench_maps.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import html
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import LineString
+
+from covgap.maps import build_map
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+CHROMIUM = os.environ.get("COVGAP_CHROMIUM", "/usr/bin/chromium")
+OPERATORS = ("Viettel", "VNPT", "MobiFone", "Vietnamobile")
+KM_PER_DEG = 111.32
+
+# run in the page before any of its scripts: note when the points are on screen
+READY_OURS = """
+document.addEventListener('covgap-first-paint', function () {
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    window.__benchFirst = performance.now();
+  }); });
+});
+document.addEventListener('covgap-ready', function () {
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    window.__benchReady = performance.now();
+  }); });
+});
+"""
+READY_NAIVE = """
+window.addEventListener('load', function () {
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    window.__benchFirst = window.__benchReady = performance.now();
+  }); });
+});
+"""
+PROBE = """JSON.stringify({
+  first: window.__benchFirst || null,
+  ready: window.__benchReady || null,
+  fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null,
+  painted: document.body ? (document.body.dataset.covgapPainted || null) : null,
+  markers: document.querySelectorAll('.leaflet-marker-icon').length
+})"""
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        mem = f"{kb / 1024**2:.0f} GiB"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        version = subprocess.run(
+            [CHROMIUM, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        version = "not found"
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {cores} cores usable, {mem} RAM, "
+        f"Python {platform.python_version()}, folium {folium.__version__}, {version}"
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def synthetic(
+    n_villages: int, n_tower_sites: int, seed: int
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
+    """Villages, towers (3 rows per site), planned sites, their schedule and links."""
+    rng = np.random.default_rng(seed)
+    communes = pd.read_csv(SHARED / "vn_communes.csv", dtype=str, keep_default_na=False)
+    lon0 = communes["lon"].astype(float).to_numpy()
+    lat0 = communes["lat"].astype(float).to_numpy()
+    sigma_km = 0.35 * np.sqrt(communes["area_km2"].astype(float).clip(lower=1.0).to_numpy())
+
+    def scatter(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pick = rng.integers(0, len(communes), n)
+        dlat = rng.normal(0, 1, n) * sigma_km[pick] / KM_PER_DEG
+        dlon = rng.normal(0, 1, n) * sigma_km[pick] / (KM_PER_DEG * np.cos(np.radians(lat0[pick])))
+        return pick, lon0[pick] + dlon, lat0[pick] + dlat
+
+    pick, vlon, vlat = scatter(n_villages)
+    groups = rng.choice(
+        ["covered", "low_signal_powered", "low_signal_unpowered"], n_villages, p=[0.88, 0.08, 0.04]
+    )
+    syll = np.array(["Nà", "Khuổi", "Phầy", "Pác", "Nặm", "Sà", "Phìn", "Mù", "Cả", "Tả", "Van"])
+    names = [
+        f"{p} {a} {b}"
+        for p, a, b in zip(
+            rng.choice(["Bản", "Thôn", "Xóm", "Ấp"], n_villages),
+            rng.choice(syll, n_villages),
+            rng.choice(syll, n_villages),
+            strict=True,
+        )
+    ]
+    cc = communes["commune_code"].to_numpy()[pick]
+    villages = gpd.GeoDataFrame(
+        {
+            "village_id": [f"{c}{i % 1000:03d}" for i, c in enumerate(cc)],
+            "name": names,
+            "province_code": communes["province_code"].to_numpy()[pick],
+            "province": communes["province_name"].to_numpy()[pick],
+            "commune_code": cc,
+            "commune": communes["commune_full_name"].to_numpy()[pick],
+            "population": rng.integers(80, 3000, n_villages),
+            "electrified": groups != "low_signal_unpowered",
+            "power_eta": pd.NaT,
+            "group": groups,
+            "best_operator": rng.choice(OPERATORS, n_villages),
+            "best_tower_id": [f"T{i:07d}" for i in rng.integers(0, 3 * n_tower_sites, n_villages)],
+            "best_rsrp_dbm": np.round(rng.normal(-105, 9, n_villages), 1),
+            "margin_db": np.round(rng.normal(5, 9, n_villages), 1),
+            "rsrp_source": "predicted",
+        },
+        geometry=gpd.points_from_xy(vlon, vlat),
+        crs="EPSG:4326",
+    )
+    villages["village_id"] = [f"{v}{i:06d}" for i, v in enumerate(villages["village_id"])]
+
+    _, tlon, tlat = scatter(n_tower_sites)
+    ops = rng.choice(len(OPERATORS), n_tower_sites, p=[0.44, 0.26, 0.22, 0.08])
+    towers = gpd.GeoDataFrame(
+        {
+            "tower_id": [f"T{i:07d}" for i in range(3 * n_tower_sites)],
+            "site_id": np.repeat([f"S{i:06d}" for i in range(n_tower_sites)], 3),
+            "operator": np.repeat(np.array(OPERATORS)[ops], 3),
+            "technology": "4G",
+            "height_m": np.repeat(np.round(rng.uniform(18, 45, n_tower_sites)), 3),
+            "status": "active",
+        },
+        geometry=gpd.points_from_xy(np.repeat(tlon, 3), np.repeat(tlat, 3)),
+        crs="EPSG:4326",
+    )
+
+    gap = villages[villages["group"] != "covered"].reset_index(drop=True)
+    n = len(gap)
+    site_ids = [f"N{i:06d}" for i in range(n)]
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": site_ids,
+            "operator": rng.choice(OPERATORS, n),
+            "kind": rng.choice(["new", "upgrade"], n, p=[0.8, 0.2]),
+            "technology": "4G",
+            "height_m": 30.0,
+            "villages_served": gap["village_id"],
+            "n_villages": 1,
+            "population_served": gap["population"],
+            "group": gap["group"],
+            "deadline": np.where(gap["group"] == "low_signal_powered", "2025-08-31", "2025-11-30"),
+            "power": np.where(gap["group"] == "low_signal_powered", "grid", "solar"),
+            "capex_vnd": 1_550_000_000,
+            "province_code": gap["province_code"],
+            "province": gap["province"],
+        },
+        geometry=gap.geometry,
+        crs="EPSG:4326",
+    )
+    on_air = pd.Timestamp("2025-08-01") + pd.to_timedelta(rng.integers(0, 140, n), unit="D")
+    schedule = pd.DataFrame(
+        {
+            "site_id": site_ids,
+            "operator": sites["operator"],
+            "group": sites["group"],
+            "deadline": sites["deadline"],
+            "finish_date": (on_air - pd.Timedelta(days=10)).strftime("%Y-%m-%d"),
+            "on_air_date": on_air.strftime("%Y-%m-%d"),
+            "late_days": 0,
+        }
+    )
+    ends = rng.normal(0, 0.05, (n, 2))
+    links = gpd.GeoDataFrame(
+        {
+            "site_id": site_ids,
+            "operator": sites["operator"],
+            "kind": rng.choice(["fibre", "microwave", "satellite"], n, p=[0.5, 0.45, 0.05]),
+            "length_m": np.round(np.hypot(ends[:, 0], ends[:, 1]) * KM_PER_DEG * 1000),
+        },
+        geometry=[
+            LineString([(x, y), (x + dx, y + dy)])
+            for x, y, (dx, dy) in zip(gap.geometry.x, gap.geometry.y, ends, strict=True)
+        ],
+        crs="EPSG:4326",
+    )
+    return villages, towers, sites, schedule, links
+
+
+# --------------------------------------------------------------------------- naive map
+
+
+SHIM = (
+    "window.$ = function (s) { var t = document.createElement('template'); "
+    "t.innerHTML = s.trim(); return [t.content.firstChild]; };"
+)
+
+
+def naive_map(villages: gpd.GeoDataFrame, out_dir: Path) -> Path:
+    """One folium.Marker per village with a popup and a tooltip; Leaflet from local files."""
+    assets = out_dir / "naive_assets"
+    leaflet = resources.files("covgap") / "assets" / "leaflet"
+    (assets / "images").mkdir(parents=True, exist_ok=True)
+    for name in ("leaflet.js", "leaflet.css"):
+        (assets / name).write_bytes(leaflet.joinpath(name).read_bytes())
+    for image in leaflet.joinpath("images").iterdir():
+        (assets / "images" / image.name).write_bytes(image.read_bytes())
+    (assets / "shim.js").write_text(SHIM)
+    m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None)
+    m.default_js = [("leaflet", "naive_assets/leaflet.js"), ("jquery", "naive_assets/shim.js")]
+    m.default_css = [("leaflet_css", "naive_assets/leaflet.css")]
+    for row in villages.itertuples(index=False):
+        popup = (
+            f"<b>{html.escape(row.name)}</b><br>Commune: {html.escape(row.commune)}<br>"
+            f"Province: {html.escape(row.province)}<br>Population: {row.population}<br>"
+            f"Status: {row.group}<br>RSRP: {row.best_rsrp_dbm} dBm"
+        )
+        folium.Marker(
+            [row.geometry.y, row.geometry.x],
+            popup=folium.Popup(popup, max_width=300),
+            tooltip=html.escape(row.name),
+        ).add_to(m)
+    path = out_dir / f"naive_{len(villages)}.html"
+    m.save(str(path))
+    return path
+
+
+def folder_bytes(page: Path) -> int:
+    size = page.stat().st_size
+    assets = page.parent / "naive_assets"
+    if page.name.startswith("naive") and assets.exists():
+        size += sum(p.stat().st_size for p in assets.rglob("*") if p.is_file())
+    return size
+
+
+# --------------------------------------------------------------------------- Chromium (CDP)
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4)."""
+
+    def __init__(self) -> None:
+        self.profile = tempfile.mkdtemp(prefix="covgap-bench-")
+        to_child_r, self._to_child_w = os.pipe()
+        self._from_child_r, from_child_w = os.pipe()
+
+        def wire() -> None:  # in the child: our pipe ends become fds 3 (read) and 4 (write)
+            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-extensions",
+                "--disable-sync",
+                "--mute-audio",
+                "--hide-scrollbars",
+                "--window-size=1200,800",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            preexec_fn=wire,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._id = 0
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str = "") -> Any:
+        self._id += 1
+        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._to_child_w, json.dumps(msg).encode() + b"\0")
+        while True:
+            reply = self._read()
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def _read(self) -> dict[str, Any]:
+        while b"\0" not in self._buf:
+            chunk = os.read(self._from_child_r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium closed the DevTools pipe")
+            self._buf += chunk
+        raw, self._buf = self._buf.split(b"\0", 1)
+        message: dict[str, Any] = json.loads(raw)
+        return message
+
+    def load(self, page: Path, ready_js: str, *, timeout_s: float = 300.0) -> dict[str, Any]:
+        """Open ``page`` in a fresh tab; times in ms from navigation start."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        self.send("Page.enable", session=session)
+        self.send("Page.addScriptToEvaluateOnNewDocument", {"source": ready_js}, session=session)
+        wall = time.perf_counter()
+        self.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+        result: dict[str, Any] = {}
+        while time.perf_counter() - wall < timeout_s:
+            out = self.send(
+                "Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, session=session
+            )
+            value = out.get("result", {}).get("value")
+            result = json.loads(value) if value else {}
+            if result.get("ready"):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{page.name}: not ready after {timeout_s} s")
+        result["wall_ms"] = (time.perf_counter() - wall) * 1000
+        self.send("Target.closeTarget", {"targetId": target})
+        return result
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.send("Browser.close")
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._to_child_w)
+        os.close(self._from_child_r)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def browser() -> Iterator[Browser]:
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def timed_loads(page: Path, ready_js: str, runs: int) -> dict[str, Any]:
+    """Median first-paint, complete and FCP times (ms) over ``runs`` loads, each in a
+    fresh browser; ``last`` is the last load's probe."""
+    firsts, readies, fcps, last = [], [], [], {}
+    for _ in range(runs):
+        with browser() as b:
+            last = b.load(page, ready_js)
+        firsts.append(last["first"])
+        readies.append(last["ready"])
+        if last.get("fcp"):
+            fcps.append(last["fcp"])
+    return {
+        "first": statistics.median(firsts),
+        "ready": statistics.median(readies),
+        "fcp": statistics.median(fcps) if fcps else None,
+        "last": last,
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--villages", type=int, default=100_000)
+    parser.add_argument("--tower-sites", type=int, default=120_000, help="3 tower rows each")
+    parser.add_argument("--naive", type=int, nargs="+", default=[5_000, 10_000])
+    parser.add_argument("--runs", type=int, default=3, help="page loads per map (median)")
+    parser.add_argument("--seed", type=int, default=20250715)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the pages in this folder")
+    args = parser.parse_args()
+    if not (SHARED / "vn_communes.csv").exists():
+        print(f"../shared/data is absent ({SHARED}): nothing to benchmark", file=sys.stderr)
+        return 2
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium not found at {CHROMIUM}", file=sys.stderr)
+        return 2
+
+    print(f"machine: {machine()}")
+    work = Path(tempfile.mkdtemp(prefix="covgap-bench-maps-")) if args.keep is None else args.keep
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    villages, towers, sites, schedule, links = synthetic(args.villages, args.tower_sites, args.seed)
+    print(
+        f"data: {len(villages):,} villages ({(villages['group'] != 'covered').sum():,} gap), "
+        f"{len(towers):,} tower rows ({args.tower_sites:,} sites), {len(sites):,} planned "
+        f"sites with schedule and links; made in {time.perf_counter() - t0:.1f} s"
+    )
+
+    t0 = time.perf_counter()
+    page = build_map(
+        villages,
+        towers,
+        sites,
+        links=links,
+        site_schedule=schedule,
+        title="covgap benchmark — national",
+        out_path=work / "national.html",
+    )
+    build_s = time.perf_counter() - t0
+    size = folder_bytes(page)
+    timing = timed_loads(page, READY_OURS, args.runs)
+    first, ready, fcp, last = timing["first"], timing["ready"], timing["fcp"], timing["last"]
+    painted = json.loads(last["painted"]) if last.get("painted") else {}
+    drawn_villages = sum(v for k, v in painted.items() if k.startswith("Villages"))
+    print("\ncovgap map (canvas, compact column arrays, popups built on click):")
+    print(f"  build (Python)           {build_s:8.1f} s")
+    print(
+        f"  HTML + assets            {size / 1e6:8.1f} MB  ({size / len(villages):.0f} B/village)"
+    )
+    print(f"  first paint              {first / 1000:8.2f} s  (median of {args.runs} loads: from")
+    print("                                       navigation to villages, sites and links on")
+    print("                                       the canvas, + 2 frames)")
+    print(f"  complete                 {ready / 1000:8.2f} s  (+ the clustered towers layers)")
+    if fcp is not None:
+        print(f"  first contentful paint   {fcp / 1000:8.2f} s  (Chromium's FCP: the page frame)")
+    print(f"  villages painted         {drawn_villages:8,d}  of {len(villages):,}")
+    print(f"  budget (DESIGN §9)       ≤ 25 MB: {'met' if size <= 25e6 else 'MISSED'}; ", end="")
+    print(f"first paint ≤ 5 s: {'met' if first <= 5000 else 'MISSED'}")
+
+    naive_rows = []
+    for n in args.naive:
+        sample = villages.sample(n=min(n, len(villages)), random_state=args.seed)
+        t0 = time.perf_counter()
+        npage = naive_map(sample.reset_index(drop=True), work)
+        nbuild = time.perf_counter() - t0
+        nsize = folder_bytes(npage)
+        nt = timed_loads(npage, READY_NAIVE, 1)
+        naive_rows.append(
+            (len(sample), nbuild, nsize, nt["ready"], nt["fcp"], nt["last"]["markers"])
+        )
+    print("\nnaive folium map (one Marker + Popup + Tooltip per village), subsamples:")
+    print("  villages   build s   HTML+assets MB   B/village   first paint s   markers in DOM")
+    for n, b, s, r, _f, markers in naive_rows:
+        print(
+            f"  {n:8,d}  {b:8.1f}  {s / 1e6:15.1f}  {s / n:10.0f}  {r / 1000:14.2f}  {markers:15,d}"
+        )
+    if len(naive_rows) >= 2:
+        (n1, b1, s1, r1, _, _), (n2, b2, s2, r2, _, _) = naive_rows[0], naive_rows[-1]
+        per_v_size = (s2 - s1) / (n2 - n1)
+        per_v_time = (r2 - r1) / (n2 - n1)
+        per_v_build = (b2 - b1) / (n2 - n1)
+        big = len(villages)
+        est_size = s2 + per_v_size * (big - n2)
+        est_ready = r2 + per_v_time * (big - n2)
+        est_build = b2 + per_v_build * (big - n2)
+        print(
+            f"\nnaive map at {big:,} villages, EXTRAPOLATED linearly from {n1:,} and {n2:,} "
+            "(not run: it would not fit the 10-minute budget):"
+        )
+        print(f"  build ≈ {est_build:,.0f} s, HTML+assets ≈ {est_size / 1e6:,.0f} MB, ", end="")
+        print(f"first paint ≈ {est_ready / 1000:,.0f} s")
+        print("  (only villages in it: no towers, sites or links, unlike covgap's map)")
+        print(f"ratio naive / covgap: size × {est_size / size:.1f}, first paint × ", end="")
+        print(f"{est_ready / first:.0f} (× {est_ready / ready:.0f} against complete), ", end="")
+        print(f"build × {est_build / build_s:.0f}")
+        if (r2 - r1) / (n2 - n1) > 1.2 * r1 / n1:
+            print("  (the naive load time grows faster than linearly: the estimate is low)")
+    print(f"\npages in {work}" + ("" if args.keep else " (temporary)"))
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
