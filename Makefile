@@ -9,7 +9,7 @@ SCENARIO ?= scenarios/vietnam_2025.toml
 SAMPLE_VILLAGES := data/villages/villages.geojson
 SAMPLE_TOWERS := data/towers/towers.csv
 
-.PHONY: demo test install chromium sample lint typecheck bench clean
+.PHONY: demo test install chromium sample sample-dem lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ $(SAMPLE_VILLAGES) $(SAMPLE_TOWERS): | $(STAMP)
 
 sample: install
 	$(BIN)/covgap sample
+
+# Optional synthetic DEM of Lào Cai for terrain-aware runs (git-ignored).
+sample-dem: install
+	$(BIN)/covgap sample --dem data/dem/lao_cai_synthetic_3arcsec.tif
 
 demo: install $(SAMPLE_VILLAGES) $(SAMPLE_TOWERS)
 	$(BIN)/covgap run --scenario $(SCENARIO)

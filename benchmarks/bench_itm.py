@@ -5,7 +5,9 @@ Run from anywhere but the project root (``import coverage`` must stay coverage.p
     cd /tmp && /work/main/.venv/bin/python /work/main/benchmarks/bench_itm.py
 
 Floors: NTIA's answers within 0.1 dB, and ≥ 100× itmlogic's throughput on the same
-profiles. Not run by CI.
+profiles; and the terrain screen (Deygout knife edges, ``covgap.terrain``) at ≥ 100 k
+paths/s on 30 km profiles at 30 m steps (``bench_terrain.py``'s profiles; that
+benchmark has the details and baselines). Not run by CI.
 
 The 1,000 paths. The 43 reference profiles (``terrain_profiles.json``: NTIA/itm's
 PFLs, the Crystal Palace → Mursley profile, NTIA/ehata's 36) are cycled: path ``k``
@@ -225,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", type=int, default=N_PATHS, help="number of paths (1000)")
     parser.add_argument("--repeat", type=int, default=20, help="covgap batch runs (best of)")
     parser.add_argument("--itmlogic-repeat", type=int, default=3, help="itmlogic runs (best of)")
+    parser.add_argument(
+        "--knife-edge-paths", type=int, default=16_384, help="knife-edge profiles (30 km, 30 m)"
+    )
     ns = parser.parse_args(argv)
     if ns.itmlogic_src is not None:
         src = ns.itmlogic_src / "src" if (ns.itmlogic_src / "src").is_dir() else ns.itmlogic_src
@@ -348,9 +353,40 @@ def main(argv: list[str] | None = None) -> int:
         f"covgap vs itmlogic on the {ns.paths:,} paths: median {np.median(diff):.3f} dB, "
         f"max {diff.max():.3f} dB; NTIA warnings on {np.count_nonzero(result.warnings)} paths"
     )
-    ok = max(cov_err) <= 0.1 and cov_rate / logic_rate >= 100.0
+    ke_ok = knife_edge_figure(ns.knife_edge_paths)
+    ok = max(cov_err) <= 0.1 and cov_rate / logic_rate >= 100.0 and ke_ok
     print("floors met" if ok else "floors NOT met")
     return 0 if ok else 1
+
+
+def knife_edge_figure(n_paths: int) -> bool:
+    """The terrain screen's floor (DESIGN §9): knife edges on 30 km profiles at 30 m.
+
+    The profiles are ``bench_terrain.py``'s (mountain-like: a 300–1,500 m base, three
+    sine ridges and a random walk; seeded), so both benchmarks print the same figure.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import numba
+    from bench_terrain import FLOOR_PATHS_S, FREQS_MHZ, PATH_M, SEED, STEP_M, _profiles
+
+    from covgap.terrain import knife_edge_loss_db
+
+    rng = np.random.default_rng(SEED)
+    pfl = _profiles(rng, n_paths)
+    h_tx = rng.uniform(15.0, 60.0, n_paths)
+    h_rx = np.full(n_paths, 1.5)
+    freq = rng.choice(FREQS_MHZ, n_paths)
+    knife_edge_loss_db(pfl[:4], h_tx[:4], h_rx[:4], freq[:4])  # compile / cache load
+    threads = numba.get_num_threads()
+    _, wall_s = _best_of(lambda: knife_edge_loss_db(pfl, h_tx, h_rx, freq), 5)
+    rate = n_paths / wall_s
+    met = rate >= FLOOR_PATHS_S
+    print(
+        f"knife-edge screen (Deygout, {threads} threads): {n_paths:,} profiles of "
+        f"{PATH_M / 1000:.0f} km at {STEP_M:.0f} m ({pfl.shape[1] - 2:,} points): "
+        f"{rate:,.0f} paths/s (floor {FLOOR_PATHS_S:,.0f}: {'met' if met else 'NOT met'})"
+    )
+    return met
 
 
 if __name__ == "__main__":

@@ -337,7 +337,7 @@ _ALIASES: dict[str, tuple[str, str]] = {
 
 def clean_text(value: str) -> str:
     """NFC-normalise ``value``, drop zero-width characters and soft hyphens, strip spaces."""
-    return _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFC", value)).strip()
+    return unicodedata.normalize("NFC", _ZERO_WIDTH_RE.sub("", value)).strip()
 
 
 def _canonical_tones(word: str) -> str:

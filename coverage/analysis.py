@@ -35,8 +35,22 @@ is floored at free space (see :func:`~covgap.propagation.path_loss_db`) and the
 other losses are ≥ 0, so a sector beyond its reach could only give less than
 ``threshold − 10 dB``: leaving it out changes no flag.
 
+Terrain (optional, DESIGN §4): given an opened DEM (``covgap.terrain.Dem``), the pairs
+whose whole path lies on it are first enumerated (a collect-only pass of the same grid
+walk), reduced to one path per site position, height, frequency and village, and
+their loss computed once by ``covgap.terrain.terrain_path_loss_db`` (ITM or the
+knife-edge screen); the kernel then uses that loss in place of the terrain-free
+model's for those pairs (recorded as "itm"/"knife_edge") and the terrain-free model
+for the others, and both counts are reported. ``covgap.terrain`` (rasterio) is
+imported only when a DEM is used.
+
+Calibration (``covgap.calibration``): per-clutter offsets (dB) and slopes (dB per
+decade of distance) fitted to measurements are settings here
+(``clutter_offset_db``, ``clutter_slope_db_per_decade``) added to every predicted
+level; the reach budget is widened by the largest rise they can give.
+
 Input GeoDataFrames are EPSG:4326 (lon/lat) Point layers in the canonical form
-of ``covgap.io``. This module does no file I/O.
+of ``covgap.io``. This module does no file I/O (the DEM is read by ``covgap.terrain``).
 """
 
 from __future__ import annotations
@@ -44,6 +58,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -54,11 +69,15 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from .errors import CRSError, ScenarioError, SchemaError
+from .errors import CRSError, InputFileError, ScenarioError, SchemaError
 from .propagation import (
+    COEF_FREQ,
     ENVIRONMENTS,
+    MIN_DISTANCE_KM,
+    MODEL_AUTO,
     MODEL_CHOICES,
     MODEL_NAMES,
+    TERRAIN_MODEL_NAMES,
     coef_pair_loss,
     fspl_reach_km,
     loss_coefficients,
@@ -133,9 +152,21 @@ class AnalysisSettings:
     threshold_rxlev_dbm: float = -95.0
     #: Cap on a sector's reach, km.
     max_reach_km: float = 20.0
-    #: Path-loss model: "auto" (per pair, see covgap.propagation.path_loss_db), "hata",
-    #: "cost231", "rma" or "fspl".
+    #: Path-loss model: "auto" (per pair, see covgap.propagation.path_loss_db; with a DEM,
+    #: ``terrain_model`` over the DEM where it covers the path), "hata", "cost231", "rma",
+    #: "fspl" (terrain-free: a DEM is not used), or "itm" / "knife_edge" (that terrain
+    #: model over the DEM, which is then required; "auto"'s terrain-free choice where the
+    #: DEM does not cover the path).
     model: str = "auto"
+    #: Terrain model of "auto" over a DEM: "itm" (Longley–Rice point-to-point, the model
+    #: of record) or "knife_edge" (free space + Deygout knife edges, the fast screen).
+    terrain_model: str = "itm"
+    #: Profile step along a terrain path, m (≤ the DEM's pixel size is pointless below it).
+    terrain_step_m: float = 30.0
+    #: ITM radio climate (1 equatorial … 7 maritime temperate over sea; NTIA's codes).
+    itm_climate: int = 5
+    #: ITM surface refractivity N_0, N-units (sea-level value; NTIA's default 301).
+    itm_n0_nunits: float = 301.0
     #: Handset antenna height above ground, m.
     mobile_height_m: float = 1.5
     #: Clutter of villages whose ``clutter`` is empty.
@@ -143,6 +174,14 @@ class AnalysisSettings:
     #: Extra loss per clutter, dB; keys missing here take DEFAULT_CLUTTER_LOSS_DB's value.
     clutter_loss_db: Mapping[str, float] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_CLUTTER_LOSS_DB))
+    )
+    #: Calibration offset per clutter, dB, added to every predicted level of the villages
+    #: of that clutter (``covgap.calibration``: measured − predicted); missing keys: 0.
+    clutter_offset_db: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    #: Calibration slope per clutter, dB per decade of distance (km): adds
+    #: ``slope · log10(d_km)`` to a predicted level (0 at 1 km); missing keys: 0.
+    clutter_slope_db_per_decade: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({})
     )
     #: Body loss of the handset user, dB (added everywhere).
     body_loss_db: float = 0.0
@@ -164,31 +203,109 @@ class Assessment:
     n_extrapolated: int
     #: n_extrapolated / n_pairs (0.0 when no pair)
     extrapolated_share: float
+    #: pairs whose loss is the terrain model's over the DEM (0 without a DEM)
+    n_pairs_terrain: int = 0
+    #: pairs evaluated by a terrain-free model although a DEM was in use (the DEM does not
+    #: cover the path, or it has no data on it); 0 without a DEM
+    n_pairs_fallback: int = 0
+    #: the terrain model used over the DEM ("itm" / "knife_edge"), None without terrain
+    terrain_model: str | None = None
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def _clutter_losses(settings: AnalysisSettings) -> npt.NDArray[np.float64]:
-    """Extra loss per environment code (clutter loss + body loss), dB."""
-    merged = dict(DEFAULT_CLUTTER_LOSS_DB)
-    for key, value in settings.clutter_loss_db.items():
-        if key not in ENVIRONMENTS:
+def _per_clutter(
+    mapping: Mapping[str, float], key: str, default: Mapping[str, float]
+) -> npt.NDArray[np.float64]:
+    """A per-clutter setting as an array indexed by environment code (``default`` fills)."""
+    merged = dict(default)
+    for name, value in mapping.items():
+        if name not in ENVIRONMENTS:
             raise ScenarioError(
-                f"[analysis] clutter_loss_db: unknown clutter {key!r}; known: "
-                f"{', '.join(ENVIRONMENTS)}"
+                f"[analysis] {key}: unknown clutter {name!r}; known: {', '.join(ENVIRONMENTS)}"
             )
-        merged[key] = float(value)
-    out = np.array([merged[e] for e in ENVIRONMENTS], dtype=np.float64) + settings.body_loss_db
-    return out
+        merged[name] = float(value)
+    return np.array([merged.get(e, 0.0) for e in ENVIRONMENTS], dtype=np.float64)
+
+
+def _clutter_losses(settings: AnalysisSettings) -> npt.NDArray[np.float64]:
+    """Extra loss per environment code, dB: clutter loss + body loss − calibration offset."""
+    loss = _per_clutter(settings.clutter_loss_db, "clutter_loss_db", DEFAULT_CLUTTER_LOSS_DB)
+    offset = _per_clutter(settings.clutter_offset_db, "clutter_offset_db", {})
+    if not offset.any():
+        return loss + settings.body_loss_db
+    return loss + settings.body_loss_db - offset
+
+
+def _clutter_slopes(settings: AnalysisSettings) -> npt.NDArray[np.float64]:
+    """Calibration slope per environment code, dB per decade of distance (km)."""
+    return _per_clutter(settings.clutter_slope_db_per_decade, "clutter_slope_db_per_decade", {})
+
+
+def _max_calibration_gain_db(settings: AnalysisSettings) -> float:
+    """Largest rise of a level the calibration terms can give (≥ 0), dB.
+
+    The reach of a sector (free space to threshold − 10 dB) assumes every other term
+    lowers the level; a positive offset (or a slope over 0.01 km…``max_reach_km``)
+    can raise it, so the reach budget is widened by this much.
+    """
+    extra = _clutter_losses(settings)
+    slope = _clutter_slopes(settings)
+    log_lo = math.log10(MIN_DISTANCE_KM)
+    log_hi = math.log10(max(settings.max_reach_km, MIN_DISTANCE_KM))
+    rise = -extra + np.maximum(slope * log_lo, slope * log_hi)
+    return max(0.0, float(rise.max()))
+
+
+def _kernel_model_code(settings: AnalysisSettings) -> int:
+    """The terrain-free model code the kernels use ("itm"/"knife_edge" → auto's choice)."""
+    if settings.model in TERRAIN_MODEL_NAMES:
+        return MODEL_AUTO
+    return model_code(settings.model)
+
+
+def _terrain_choice(settings: AnalysisSettings, dem: Any) -> str | None:
+    """The terrain model a run uses over ``dem``, or None (no DEM, or a terrain-free model).
+
+    ``model = "itm"``/``"knife_edge"`` without a DEM is a ScenarioError.
+    """
+    if settings.model in TERRAIN_MODEL_NAMES:
+        if dem is None:
+            raise ScenarioError(
+                f"[analysis] model = {settings.model!r} is a terrain model and needs a DEM: "
+                "give one ([inputs] dem or --dem FILE), or use model = 'auto' (terrain-free "
+                "without a DEM)"
+            )
+        return settings.model
+    if dem is None or settings.model != "auto":
+        return None
+    return settings.terrain_model
 
 
 def _check_settings(s: AnalysisSettings) -> None:
     def bad(key: str, value: object, expected: str) -> ScenarioError:
         return ScenarioError(f"[analysis] {key} = {value!r}: expected {expected}")
 
-    if s.model not in MODEL_CHOICES:
-        raise bad("model", s.model, "one of " + ", ".join(MODEL_CHOICES))
+    choices = (*MODEL_CHOICES, *TERRAIN_MODEL_NAMES)
+    if s.model not in choices:
+        raise bad("model", s.model, "one of " + ", ".join(choices))
+    if s.terrain_model not in TERRAIN_MODEL_NAMES:
+        raise bad("terrain_model", s.terrain_model, "one of " + ", ".join(TERRAIN_MODEL_NAMES))
+    if not (math.isfinite(s.terrain_step_m) and s.terrain_step_m > 0):
+        raise bad("terrain_step_m", s.terrain_step_m, "a positive step in m")
+    if not (
+        isinstance(s.itm_climate, int)
+        and not isinstance(s.itm_climate, bool)
+        and 1 <= s.itm_climate <= 7
+    ):
+        raise bad("itm_climate", s.itm_climate, "an integer 1–7 (NTIA ITM radio climate)")
+    if not (math.isfinite(s.itm_n0_nunits) and 250.0 <= s.itm_n0_nunits <= 400.0):
+        raise bad("itm_n0_nunits", s.itm_n0_nunits, "a surface refractivity of 250–400 N-units")
+    for key in ("clutter_offset_db", "clutter_slope_db_per_decade"):
+        values = _per_clutter(getattr(s, key), key, {})
+        if not np.isfinite(values).all():
+            raise bad(key, dict(getattr(s, key)), "finite dB values per clutter")
     if s.default_clutter not in ENVIRONMENTS:
         raise bad("default_clutter", s.default_clutter, "one of " + ", ".join(ENVIRONMENTS))
     if not (math.isfinite(s.max_reach_km) and s.max_reach_km > 0):
@@ -207,7 +324,7 @@ def _check_settings(s: AnalysisSettings) -> None:
             raise bad(key, getattr(s, key), "a finite number")
     if not (math.isfinite(s.body_loss_db) and s.body_loss_db >= 0):
         raise bad("body_loss_db", s.body_loss_db, "a loss ≥ 0 dB")
-    losses = _clutter_losses(s) - s.body_loss_db
+    losses = _per_clutter(s.clutter_loss_db, "clutter_loss_db", DEFAULT_CLUTTER_LOSS_DB)
     if not (np.isfinite(losses).all() and (losses >= 0).all()):
         raise bad("clutter_loss_db", dict(s.clutter_loss_db), "losses ≥ 0 dB")
 
@@ -392,6 +509,12 @@ def _best_server_kernel(
     v_lon: npt.NDArray[np.float64],
     v_env: npt.NDArray[np.int64],
     v_extra_db: npt.NDArray[np.float64],
+    v_slope_db: npt.NDArray[np.float64],
+    v_pair_start: npt.NDArray[np.int64],
+    v_pair_end: npt.NDArray[np.int64],
+    p_k: npt.NDArray[np.int64],
+    p_loss_db: npt.NDArray[np.float64],
+    terrain_code: int,
     t_x: npt.NDArray[np.float64],
     t_y: npt.NDArray[np.float64],
     t_z: npt.NDArray[np.float64],
@@ -424,9 +547,21 @@ def _best_server_kernel(
     op_ext: npt.NDArray[np.bool_],
     rscp: npt.NDArray[np.float64],
     rxlev: npt.NDArray[np.float64],
+    rsrp_4g: npt.NDArray[np.float64],
+    rsrp_5g: npt.NDArray[np.float64],
     n_pairs: npt.NDArray[np.int64],
     n_ext: npt.NDArray[np.int64],
+    n_terrain: npt.NDArray[np.int64],
 ) -> None:
+    """Best server per village (see the module docstring).
+
+    Terrain: village ``i``'s pairs with a terrain loss are ``p_k[v_pair_start[i]:
+    v_pair_end[i]]`` (sector positions, ascending) with losses ``p_loss_db`` (NaN: the
+    DEM did not answer); a finite one replaces the model's loss and the pair records
+    ``terrain_code``, not extrapolated. Calibration: ``v_slope_db[i]`` dB per decade of
+    distance (km) is added to every level of the village (its offset is in
+    ``v_extra_db``).
+    """
     n_v = v_lat.size
     for i in numba.prange(n_v):
         phi = v_lat[i]
@@ -440,14 +575,20 @@ def _best_server_kernel(
         vz = sp
         env = v_env[i]
         extra = v_extra_db[i]
+        slope = v_slope_db[i]
+        ptr = v_pair_start[i]
+        p_end = v_pair_end[i]
         lo = phi - search_rad
         hi = phi + search_rad
         r0 = max(math.floor((lo - lat0) / cell_rad), 0)
         r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
         pairs = 0
         ext_pairs = 0
+        terrain_pairs = 0
         best_rscp = -np.inf
         best_rxlev = -np.inf
+        best_4g = -np.inf
+        best_5g = -np.inf
         for row in range(r0, r1 + 1):
             a = max(lat0 + row * cell_rad, lo)
             b = min(lat0 + (row + 1) * cell_rad, hi)
@@ -475,18 +616,30 @@ def _best_server_kernel(
                 # haversine: hav(θ) = chord²/4, θ = 2·asin(chord/2)
                 d_m = 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
                 loss, used, ext = coef_pair_loss(t_coef, k, model, d_m / 1000.0, env)
+                if ptr < p_end:  # terrain losses for this village (k ascending)
+                    while ptr < p_end and p_k[ptr] < k:
+                        ptr += 1
+                    if ptr < p_end and p_k[ptr] == k and math.isfinite(p_loss_db[ptr]):
+                        loss = p_loss_db[ptr]
+                        used = terrain_code
+                        ext = False
+                        terrain_pairs += 1
                 pairs += 1
                 if ext:
                     ext_pairs += 1
                 tech = t_tech[k]
                 op = t_op[k]
-                if tech >= _TECH_4G:
-                    cur = op_level[i, op]
+                if tech == _TECH_4G:
+                    cur = min(op_level[i, op], best_4g)
+                elif tech == _TECH_5G:
+                    cur = min(op_level[i, op], best_5g)
                 elif tech == _TECH_3G:
                     cur = best_rscp
                 else:
                     cur = best_rxlev
                 level = t_level0_dbm[k] - loss - extra
+                if slope != 0.0:
+                    level += slope * math.log10(max(d_m / 1000.0, MIN_DISTANCE_KM))
                 if level < cur:
                     continue  # cannot win even with 0 dB pattern loss: skip the bearing
                 if t_sectored[k]:
@@ -506,6 +659,11 @@ def _best_server_kernel(
                         ratio = math.degrees(math.atan2(abs(cross), dot)) / t_bw_deg[k]
                         level -= min(12.0 * ratio * ratio, PATTERN_MAX_DB)
                 if tech >= _TECH_4G:
+                    if tech == _TECH_4G:
+                        best_4g = max(best_4g, level)
+                    else:
+                        best_5g = max(best_5g, level)
+                    cur = op_level[i, op]
                     if level > cur or (
                         level == cur
                         and op_tower[i, op] >= 0
@@ -522,8 +680,11 @@ def _best_server_kernel(
                     best_rxlev = max(best_rxlev, level)
         rscp[i] = best_rscp
         rxlev[i] = best_rxlev
+        rsrp_4g[i] = best_4g
+        rsrp_5g[i] = best_5g
         n_pairs[i] = pairs
         n_ext[i] = ext_pairs
+        n_terrain[i] = terrain_pairs
 
 
 @dataclass(frozen=True)
@@ -532,6 +693,9 @@ class _Sectors:
 
     tower_id: npt.NDArray[np.object_]
     lon_deg: npt.NDArray[np.float64]
+    lat_deg: npt.NDArray[np.float64]
+    #: antenna height above ground, m
+    height_m: npt.NDArray[np.float64]
     x: npt.NDArray[np.float64]
     y: npt.NDArray[np.float64]
     z: npt.NDArray[np.float64]
@@ -625,7 +789,11 @@ def _prepare_sectors(towers: gpd.GeoDataFrame, s: AnalysisSettings) -> _Sectors:
     threshold = np.array(
         [s.threshold_rxlev_dbm, s.threshold_rscp_dbm, s.threshold_rsrp_dbm, s.threshold_rsrp_dbm]
     )[tech]
-    reach_km = np.minimum(fspl_reach_km(freq, level0 - (threshold - 10.0)), s.max_reach_km)
+    budget_db = level0 - (threshold - 10.0)
+    gain_db = _max_calibration_gain_db(s)
+    if gain_db > 0.0:
+        budget_db = budget_db + gain_db
+    reach_km = np.minimum(fspl_reach_km(freq, budget_db), s.max_reach_km)
     reach_rad = np.asarray(reach_km, dtype=np.float64) * 1000.0 / EARTH_RADIUS_M
     reach_chord2 = (2.0 * np.sin(reach_rad / 2.0)) ** 2
     az = (
@@ -674,6 +842,8 @@ def _prepare_sectors(towers: gpd.GeoDataFrame, s: AnalysisSettings) -> _Sectors:
     return _Sectors(
         tower_id=ids[order],
         lon_deg=c(lon[order]),
+        lat_deg=c(lat[order]),
+        height_m=c(height[order]),
         x=c((np.cos(lat_r) * np.cos(lon_r))[order]),
         y=c((np.cos(lat_r) * np.sin(lon_r))[order]),
         z=c(np.sin(lat_r)[order]),
@@ -708,6 +878,8 @@ def assess_villages(
     villages: gpd.GeoDataFrame,
     towers: gpd.GeoDataFrame,
     settings: AnalysisSettings = AnalysisSettings(),
+    *,
+    dem: Any = None,
 ) -> Assessment:
     """Best server, received levels and low-signal flags for every village.
 
@@ -720,7 +892,14 @@ def assess_villages(
     ``best_distance_m``, ``model`` ("" when none), ``extrapolated``, ``rsrp_source``
     ("measured"/"predicted"/"none"), ``rsrp_<slug>_dbm`` and ``low_signal_<slug>`` per
     operator, ``best_rscp_dbm`` (3G), ``best_rxlev_dbm`` (2G), ``margin_db``
-    (best RSRP − threshold), ``low_signal``, ``group``.
+    (best RSRP − threshold), ``low_signal``, ``group``; then, predictions only:
+    ``predicted_rsrp_dbm`` and ``predicted_distance_m`` (the predicted RSRP a
+    measurement at the village compares with — the measured operator's best when
+    ``measured_operator`` is given, else the best over operators — and the distance
+    to that sector, m; what :func:`covgap.calibration.calibrate` fits),
+    ``best_rsrp_4g_dbm``, ``best_rsrp_5g_dbm`` (best over operators per technology)
+    and ``covered_2g``, ``covered_3g``, ``covered_4g``, ``covered_5g`` (a predicted
+    server of that technology at or above its threshold).
 
     Measurements win over predictions: a ``measured_rsrp_dbm`` with a
     ``measured_operator`` replaces that operator's value (the best is then recomputed);
@@ -728,8 +907,21 @@ def assess_villages(
     columns describe where ``best_rsrp_dbm`` comes from: when it is a measurement,
     ``best_tower_id``/``best_technology``/``model`` are empty, ``best_distance_m`` NaN,
     and ``best_operator`` is the measured operator (None if not given).
+
+    Terrain (``dem``: a :class:`covgap.terrain.Dem` from :func:`covgap.terrain.open_dem`):
+    with ``settings.model`` "auto" (its ``terrain_model``), "itm" or "knife_edge", every
+    pair whose whole path the DEM covers gets the terrain model's loss
+    (:func:`covgap.terrain.terrain_path_loss_db`, tower height → ``mobile_height_m``,
+    profile step ``terrain_step_m``; computed once per site position, height, frequency
+    and village, so the sectors of a site share it) in place of the terrain-free
+    model's, and records that model ("itm"/"knife_edge", not extrapolated); the other
+    pairs keep the terrain-free model (``n_pairs_fallback``). A DEM covering none of
+    the paths raises :class:`~covgap.errors.InputFileError` naming it and both extents;
+    "itm"/"knife_edge" without a DEM raise :class:`~covgap.errors.ScenarioError`. The
+    terrain-free named models ("hata", "cost231", "rma", "fspl") do not use a DEM.
     """
     _check_settings(settings)
+    terrain_model = _terrain_choice(settings, dem)
     if not isinstance(villages, gpd.GeoDataFrame) or not isinstance(towers, gpd.GeoDataFrame):
         raise SchemaError("villages and towers must be GeoDataFrames (EPSG:4326 points)")
     _require_columns(villages, ("electrified",), "villages")
@@ -748,6 +940,7 @@ def assess_villages(
     else:
         env = np.full(n, ENVIRONMENTS.index(settings.default_clutter), dtype=np.int64)
     extra_db = _clutter_losses(settings)[env]
+    slope_db = _clutter_slopes(settings)[env]
     sectors = _prepare_sectors(towers, settings)
 
     lon_all = np.concatenate([v_lon, sectors.lon_deg])
@@ -765,12 +958,21 @@ def assess_villages(
     op_ext = np.zeros((n, _N_OP), dtype=np.bool_)
     rscp = np.full(n, -np.inf)
     rxlev = np.full(n, -np.inf)
+    rsrp_4g = np.full(n, -np.inf)
+    rsrp_5g = np.full(n, -np.inf)
     n_pairs = np.zeros(n, dtype=np.int64)
     n_ext = np.zeros(n, dtype=np.int64)
+    n_terr = np.zeros(n, dtype=np.int64)
     if len(sectors.tower_id) and n:
         v_lat_r = np.radians(v_lat)
         v_lon_r = np.radians(v_lon)
-        mcode = model_code(settings.model)
+        mcode = _kernel_model_code(settings)
+        if terrain_model is not None:
+            tp = _terrain_pairs(
+                dem, terrain_model, settings, sectors, v_lon, v_lat, env, extra_db, mcode
+            )
+        else:
+            tp = _TerrainPairs.none(n)
         # Villages in Morton (Z) order of the sector grid: neighbouring villages share
         # sectors, so a chunk (and a thread's share of it) stays in cache. Results are
         # per village and do not depend on this order.
@@ -785,14 +987,23 @@ def assess_villages(
             c_ext = np.zeros((m, _N_OP), dtype=np.bool_)
             c_rscp = np.full(m, -np.inf)
             c_rxlev = np.full(m, -np.inf)
+            c_4g = np.full(m, -np.inf)
+            c_5g = np.full(m, -np.inf)
             c_pairs = np.zeros(m, dtype=np.int64)
             c_ext_pairs = np.zeros(m, dtype=np.int64)
+            c_terr = np.zeros(m, dtype=np.int64)
             with numba.parallel_chunksize(_THREAD_CHUNK):
                 _best_server_kernel(
                     v_lat_r[ix],
                     v_lon_r[ix],
                     env[ix],
                     extra_db[ix],
+                    slope_db[ix],
+                    tp.start[ix],
+                    tp.end[ix],
+                    tp.k,
+                    tp.loss_db,
+                    tp.code,
                     sectors.x,
                     sectors.y,
                     sectors.z,
@@ -825,8 +1036,11 @@ def assess_villages(
                     c_ext,
                     c_rscp,
                     c_rxlev,
+                    c_4g,
+                    c_5g,
                     c_pairs,
                     c_ext_pairs,
+                    c_terr,
                 )
             op_level[ix] = c_level
             op_tower[ix] = c_tower
@@ -835,8 +1049,17 @@ def assess_villages(
             op_ext[ix] = c_ext
             rscp[ix] = c_rscp
             rxlev[ix] = c_rxlev
+            rsrp_4g[ix] = c_4g
+            rsrp_5g[ix] = c_5g
             n_pairs[ix] = c_pairs
             n_ext[ix] = c_ext_pairs
+            n_terr[ix] = c_terr
+    total = int(n_pairs.sum())
+    terrain_total = int(n_terr.sum())
+    if terrain_model is not None and terrain_total == 0:
+        on_dem = _on_dem(dem, v_lon, v_lat)
+        if total or not on_dem.any():
+            raise _dem_covers_none(dem, v_lon, v_lat, total)
     result = _assemble(
         villages,
         v_rows,
@@ -849,14 +1072,173 @@ def assess_villages(
         op_ext,
         rscp,
         rxlev,
+        rsrp_4g,
+        rsrp_5g,
     )
-    total = int(n_pairs.sum())
     extrap = int(n_ext.sum())
     return Assessment(
         villages=result,
         n_pairs=total,
         n_extrapolated=extrap,
         extrapolated_share=(extrap / total) if total else 0.0,
+        n_pairs_terrain=terrain_total,
+        n_pairs_fallback=(total - terrain_total) if terrain_model is not None else 0,
+        terrain_model=terrain_model,
+    )
+
+
+# --------------------------------------------------------------------------- terrain
+
+
+@dataclass(frozen=True)
+class _TerrainPairs:
+    """Terrain losses per village–sector pair, grouped by village (CSR, sector ascending).
+
+    Village ``i``'s pairs are ``k[start[i]:end[i]]`` (sector positions of
+    :class:`_Sectors`) with losses ``loss_db`` (NaN where the DEM did not answer);
+    ``code`` is the terrain model's code in ``MODEL_NAMES``.
+    """
+
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    k: npt.NDArray[np.int64]
+    loss_db: npt.NDArray[np.float64]
+    code: int
+
+    @classmethod
+    def none(cls, n: int) -> _TerrainPairs:
+        zero = np.zeros(n, dtype=np.int64)
+        return cls(zero, zero, np.zeros(0, dtype=np.int64), np.zeros(0), -1)
+
+
+def _on_dem(dem: Any, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Any:
+    """Points inside the DEM's lon/lat footprint (``dem.bounds_lonlat``)."""
+    west, south, east, north = dem.bounds_lonlat
+    return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+
+
+def _dem_covers_none(
+    dem: Any, v_lon: npt.NDArray[np.float64], v_lat: npt.NDArray[np.float64], n_pairs: int
+) -> InputFileError:
+    w, s, e, n = dem.bounds_lonlat
+    area = (
+        f"villages at lon {v_lon.min():.4f}…{v_lon.max():.4f}, "
+        f"lat {v_lat.min():.4f}…{v_lat.max():.4f}"
+        if v_lon.size
+        else "no villages"
+    )
+    what = (
+        f"none of the {n_pairs:,} village–sector paths in reach lies wholly on it with data"
+        if n_pairs
+        else "no village lies on it"
+    )
+    return InputFileError(
+        f"DEM {Path(str(dem.path)).name} covers none of the area: {what} ({area}); the DEM "
+        f"spans lon {w:.4f}…{e:.4f}, lat {s:.4f}…{n:.4f} (EPSG:4326). Use a DEM covering "
+        "the villages and towers, or run without one",
+        file=str(dem.path),
+    )
+
+
+def _terrain_pairs(
+    dem: Any,
+    terrain_model: str,
+    settings: AnalysisSettings,
+    sectors: _Sectors,
+    v_lon: npt.NDArray[np.float64],
+    v_lat: npt.NDArray[np.float64],
+    env: npt.NDArray[np.int64],
+    extra_db: npt.NDArray[np.float64],
+    mcode: int,
+) -> _TerrainPairs:
+    """Terrain losses of every in-reach pair whose two ends lie on the DEM's footprint.
+
+    The pairs are enumerated by :func:`_pair_kernel` (the grid walk of the best-server
+    kernel, collect only) over the villages on the footprint, in chunks of
+    ``settings.chunk_size``; pairs are deduplicated to one path per (site position,
+    antenna height, frequency, village) and :func:`covgap.terrain.terrain_path_loss_db`
+    runs once over the distinct paths.
+    """
+    n = v_lon.size
+    t_on = _on_dem(dem, sectors.lon_deg, sectors.lat_deg)
+    villages_on = np.flatnonzero(_on_dem(dem, v_lon, v_lat))
+    if not (villages_on.size and t_on.any()):
+        return _TerrainPairs.none(n)
+    v_lat_r = np.radians(v_lat)
+    v_lon_r = np.radians(v_lon)
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0, dtype=np.float64)
+    empty_b = np.zeros(0, dtype=np.bool_)
+    parts_v: list[npt.NDArray[np.int64]] = []
+    parts_k: list[npt.NDArray[np.int64]] = []
+    for start in range(0, villages_on.size, settings.chunk_size):
+        ix = villages_on[start : start + settings.chunk_size]
+        m = ix.size
+        counts = np.zeros(m, dtype=np.int64)
+        offsets = np.zeros(m, dtype=np.int64)
+        args = (
+            v_lat_r[ix],
+            v_lon_r[ix],
+            env[ix],
+            extra_db[ix],
+            sectors.x,
+            sectors.y,
+            sectors.z,
+            sectors.coslat,
+            sectors.sinlon,
+            sectors.coslon,
+            sectors.coef,
+            sectors.level0_dbm,
+            sectors.reach_chord2,
+            sectors.sectored,
+            sectors.sin_az,
+            sectors.cos_az,
+            sectors.cos_sat,
+            sectors.bw_deg,
+            sectors.cell_start,
+            sectors.lat0,
+            sectors.lon0,
+            sectors.cell_rad,
+            sectors.nrow,
+            sectors.ncol,
+            sectors.search_rad,
+            mcode,
+        )
+        _pair_kernel(
+            *args, False, offsets, counts, empty_i, empty_f, empty_f, empty_f, empty_i, empty_b
+        )
+        total = int(counts.sum())
+        if not total:
+            continue
+        np.cumsum(counts[:-1], out=offsets[1:])
+        k = np.empty(total, dtype=np.int64)
+        level = np.empty(total)
+        loss = np.empty(total)
+        dist = np.empty(total)
+        used = np.empty(total, dtype=np.int64)
+        ext = np.empty(total, dtype=np.bool_)
+        _pair_kernel(*args, True, offsets, counts, k, level, loss, dist, used, ext)
+        village = np.repeat(ix, counts)
+        keep = t_on[k]
+        parts_v.append(village[keep])
+        parts_k.append(k[keep])
+    if not parts_v:
+        return _TerrainPairs.none(n)
+    p_v = np.concatenate(parts_v)
+    p_k = np.concatenate(parts_k)
+    order = np.lexsort((p_k, p_v))
+    p_v, p_k = p_v[order], p_k[order]
+    if p_v.size == 0:
+        return _TerrainPairs.none(n)
+    p_loss = _pair_terrain_loss_db(dem, terrain_model, settings, sectors, p_k, p_v, v_lon, v_lat)
+    counts_v = np.bincount(p_v, minlength=n).astype(np.int64)
+    end = np.cumsum(counts_v)
+    return _TerrainPairs(
+        start=end - counts_v,
+        end=end,
+        k=np.ascontiguousarray(p_k),
+        loss_db=np.ascontiguousarray(p_loss),
+        code=MODEL_NAMES.index(terrain_model),
     )
 
 
@@ -872,10 +1254,13 @@ def _assemble(
     op_ext: npt.NDArray[np.bool_],
     rscp: npt.NDArray[np.float64],
     rxlev: npt.NDArray[np.float64],
+    rsrp_4g: npt.NDArray[np.float64],
+    rsrp_5g: npt.NDArray[np.float64],
 ) -> gpd.GeoDataFrame:
     """Apply measurements, pick the best operator and build the result columns."""
     n = len(villages)
     op_level = np.where(np.isfinite(op_level), op_level, np.nan)
+    predicted_op = op_level.copy()  # before the measurements replace any value
     op_measured = np.zeros((n, _N_OP), dtype=bool)
     measured = (
         pd.to_numeric(villages["measured_rsrp_dbm"], errors="coerce").to_numpy(
@@ -960,6 +1345,26 @@ def _assemble(
     cols["margin_db"] = best_rsrp - thr
     cols["low_signal"] = low
     cols["group"] = pd.Series(group, dtype="str")
+    # predictions only: the value a measurement compares with (calibration), per technology
+    pred_filled = np.where(np.isnan(predicted_op), -np.inf, predicted_op)
+    pred_op = pred_filled.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    pred_op = np.where(with_op, m_op, pred_op)
+    pred_level = pred_filled[rows_ix, pred_op] if n else np.zeros(0)
+    has_pred = np.isfinite(pred_level)
+    cols["predicted_rsrp_dbm"] = np.where(has_pred, pred_level, np.nan)
+    cols["predicted_distance_m"] = (
+        np.where(has_pred, op_dist[rows_ix, pred_op], np.nan) if n else np.zeros(0)
+    )
+    levels = {
+        "2g": (rxlev, s.threshold_rxlev_dbm),
+        "3g": (rscp, s.threshold_rscp_dbm),
+        "4g": (rsrp_4g, thr),
+        "5g": (rsrp_5g, thr),
+    }
+    cols["best_rsrp_4g_dbm"] = np.where(np.isfinite(rsrp_4g), rsrp_4g, np.nan)
+    cols["best_rsrp_5g_dbm"] = np.where(np.isfinite(rsrp_5g), rsrp_5g, np.nan)
+    for tech, (lvl, tech_thr) in levels.items():
+        cols[f"covered_{tech}"] = np.asarray(lvl >= tech_thr, dtype=bool)  # -inf: False
 
     geom_name = villages.geometry.name
     base = villages.drop(columns=[c for c in cols if c in villages.columns])
@@ -976,6 +1381,57 @@ def _assemble(
     return gpd.GeoDataFrame(frame, geometry=geom_name, crs=villages.crs)
 
 
+def _pair_terrain_loss_db(
+    dem: Any,
+    terrain_model: str,
+    settings: AnalysisSettings,
+    sectors: _Sectors,
+    k: npt.NDArray[np.int64],
+    village: npt.NDArray[np.int64],
+    v_lon: npt.NDArray[np.float64],
+    v_lat: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Terrain loss of each pair (sector position ``k``, village position ``village``), dB.
+
+    NaN where the DEM does not cover the path. One terrain path per distinct (site
+    position, antenna height, frequency) × village, so the sectors of a site share it;
+    :func:`covgap.terrain.terrain_path_loss_db` runs once over the distinct paths
+    (it raises InputFileError naming the DEM when it covers none of them).
+    """
+    from .terrain import terrain_path_loss_db  # lazy: rasterio only when a DEM is used
+
+    if k.size == 0:
+        return np.zeros(0)
+    site_key = np.stack(
+        [sectors.lon_deg, sectors.lat_deg, sectors.height_m, sectors.coef[:, COEF_FREQ]], axis=1
+    )
+    _, site_code = np.unique(site_key, axis=0, return_inverse=True)
+    site_code = np.asarray(site_code, dtype=np.int64).ravel()
+    path_key = site_code[k] * np.int64(max(v_lon.size, 1)) + village
+    _, first, inverse = np.unique(path_key, return_index=True, return_inverse=True)
+    tk = k[first]
+    tv = village[first]
+    itm_kw: dict[str, Any] = (
+        {"climate": settings.itm_climate, "n_0_nunits": settings.itm_n0_nunits}
+        if terrain_model == "itm"
+        else {}
+    )
+    loss_u, _covered = terrain_path_loss_db(
+        dem,
+        sectors.lon_deg[tk],
+        sectors.lat_deg[tk],
+        sectors.height_m[tk],
+        v_lon[tv],
+        v_lat[tv],
+        settings.mobile_height_m,
+        sectors.coef[tk, COEF_FREQ],
+        model=terrain_model,
+        step_m=settings.terrain_step_m,
+        **itm_kw,
+    )
+    return np.asarray(loss_u, dtype=np.float64)[np.asarray(inverse).ravel()]
+
+
 # --------------------------------------------------------------------------- summaries
 
 
@@ -990,7 +1446,12 @@ def summarise(
     row with empty code and name). Columns: ``villages``, ``population``,
     ``low_signal_powered``, ``low_signal_unpowered``, ``covered``,
     ``population_low_signal`` (population of the low-signal villages) and
-    ``share_low_signal`` (low-signal villages / villages).
+    ``share_low_signal`` (low-signal villages / villages); then, when the villages
+    carry :func:`assess_villages`' ``covered_2g`` … ``covered_5g`` columns, per
+    technology ``population_covered_<tech>`` (population of the villages a predicted
+    server of that technology reaches at its threshold) and
+    ``share_population_covered_<tech>`` (that / population; 0.0 where the population is
+    0) for 2g, 3g, 4g, 5g — the 5G programme goal is 90 % of the population.
     """
     if by == "province":
         keys = ["province_code", "province"]
@@ -1017,6 +1478,12 @@ def summarise(
         df[g] = (group == g).astype(np.int64)
     low = group != "covered"
     df["population_low_signal"] = np.where(low, df["population"].to_numpy(), 0)
+    techs = [t for t in ("2g", "3g", "4g", "5g") if f"covered_{t}" in villages_assessed.columns]
+    if len(techs) < 4:
+        techs = []
+    for t in techs:
+        cov = villages_assessed[f"covered_{t}"].astype(bool).to_numpy()
+        df[f"population_covered_{t}"] = np.where(cov, df["population"].to_numpy(), 0)
     out = df.groupby(keys, sort=True, dropna=False, as_index=False).sum()
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     gap = out["low_signal_powered"] + out["low_signal_unpowered"]
@@ -1030,9 +1497,367 @@ def summarise(
         "population_low_signal",
     ]
     out[int_cols] = out[int_cols].astype(np.int64)
+    tech_cols: list[str] = []
+    total_pop = out["population"].to_numpy(dtype=np.float64)
+    for t in techs:
+        col = f"population_covered_{t}"
+        out[col] = out[col].astype(np.int64)
+        share = np.divide(
+            out[col].to_numpy(dtype=np.float64),
+            total_pop,
+            out=np.zeros(len(out)),
+            where=total_pop > 0,
+        )
+        out[f"share_population_covered_{t}"] = share
+        tech_cols += [col, f"share_population_covered_{t}"]
     for k in keys:
         out[k] = out[k].astype("str")
-    return out[[*keys, *int_cols, "share_low_signal"]]
+    return out[[*keys, *int_cols, "share_low_signal", *tech_cols]]
+
+
+# --------------------------------------------------------------------------- coverage matrix
+
+
+@numba.njit(parallel=True, cache=True)
+def _pair_kernel(
+    v_lat: npt.NDArray[np.float64],
+    v_lon: npt.NDArray[np.float64],
+    v_env: npt.NDArray[np.int64],
+    v_extra_db: npt.NDArray[np.float64],
+    t_x: npt.NDArray[np.float64],
+    t_y: npt.NDArray[np.float64],
+    t_z: npt.NDArray[np.float64],
+    t_coslat: npt.NDArray[np.float64],
+    t_sinlon: npt.NDArray[np.float64],
+    t_coslon: npt.NDArray[np.float64],
+    t_coef: npt.NDArray[np.float64],
+    t_level0_dbm: npt.NDArray[np.float64],
+    t_reach_chord2: npt.NDArray[np.float64],
+    t_sectored: npt.NDArray[np.bool_],
+    t_sin_az: npt.NDArray[np.float64],
+    t_cos_az: npt.NDArray[np.float64],
+    t_cos_sat: npt.NDArray[np.float64],
+    t_bw_deg: npt.NDArray[np.float64],
+    cell_start: npt.NDArray[np.int64],
+    lat0: float,
+    lon0: float,
+    cell_rad: float,
+    nrow: int,
+    ncol: int,
+    search_rad: float,
+    model: int,
+    fill: bool,
+    offsets: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    out_k: npt.NDArray[np.int64],
+    out_level: npt.NDArray[np.float64],
+    out_loss: npt.NDArray[np.float64],
+    out_dist_m: npt.NDArray[np.float64],
+    out_model: npt.NDArray[np.int64],
+    out_ext: npt.NDArray[np.bool_],
+) -> None:
+    """Every sector–village pair within the sector's reach (the pairs
+    :func:`_best_server_kernel` evaluates, found by the same grid walk), with the same
+    level formula. ``fill=False`` only counts pairs per village into ``counts``;
+    ``fill=True`` writes pair ``j`` of village ``i`` at ``offsets[i] + j``."""
+    n_v = v_lat.size
+    for i in numba.prange(n_v):
+        phi = v_lat[i]
+        lam = v_lon[i]
+        sp = math.sin(phi)
+        cp = math.cos(phi)
+        sl = math.sin(lam)
+        cl = math.cos(lam)
+        vx = cp * cl
+        vy = cp * sl
+        vz = sp
+        env = v_env[i]
+        extra = v_extra_db[i]
+        lo = phi - search_rad
+        hi = phi + search_rad
+        r0 = max(math.floor((lo - lat0) / cell_rad), 0)
+        r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
+        pos = offsets[i] if fill else 0
+        found = 0
+        for row in range(r0, r1 + 1):
+            a = max(lat0 + row * cell_rad, lo)
+            b = min(lat0 + (row + 1) * cell_rad, hi)
+            if a > b:
+                continue
+            half = _lon_halfwidth(phi, search_rad, a, b)
+            if half >= math.pi:
+                c0 = 0
+                c1 = ncol - 1
+            else:
+                half += 1e-9
+                c0 = max(math.floor((lam - half - lon0) / cell_rad), 0)
+                c1 = min(math.floor((lam + half - lon0) / cell_rad), ncol - 1)
+            if c0 > c1:
+                continue
+            k0 = cell_start[row * ncol + c0]
+            k1 = cell_start[row * ncol + c1 + 1]
+            for k in range(k0, k1):
+                dx = t_x[k] - vx
+                dy = t_y[k] - vy
+                dz = t_z[k] - vz
+                chord2 = dx * dx + dy * dy + dz * dz
+                if chord2 > t_reach_chord2[k]:
+                    continue
+                found += 1
+                if not fill:
+                    continue
+                d_m = 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
+                loss, used, ext = coef_pair_loss(t_coef, k, model, d_m / 1000.0, env)
+                level = t_level0_dbm[k] - loss - extra
+                if t_sectored[k]:
+                    stp = t_z[k]
+                    ctp = t_coslat[k]
+                    stl = t_sinlon[k]
+                    ctl = t_coslon[k]
+                    east = (sl * ctl - cl * stl) * cp
+                    north = ctp * sp - stp * cp * (cl * ctl + sl * stl)
+                    dot = east * t_sin_az[k] + north * t_cos_az[k]
+                    if dot <= t_cos_sat[k] * math.sqrt(east * east + north * north):
+                        level -= PATTERN_MAX_DB
+                    else:
+                        cross = east * t_cos_az[k] - north * t_sin_az[k]
+                        ratio = math.degrees(math.atan2(abs(cross), dot)) / t_bw_deg[k]
+                        level -= min(12.0 * ratio * ratio, PATTERN_MAX_DB)
+                out_k[pos] = k
+                out_level[pos] = level
+                out_loss[pos] = loss
+                out_dist_m[pos] = d_m
+                out_model[pos] = used
+                out_ext[pos] = ext
+                pos += 1
+        if not fill:
+            counts[i] = found
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageMatrix:
+    """Sparse candidate × village received levels (result of :func:`coverage_matrix`).
+
+    One entry per transmitter–village pair within the transmitter's reach (the pairs
+    :func:`assess_villages` evaluates), sorted by (candidate, village). ``candidate`` and
+    ``village`` are row positions in the inputs. ``level_dbm`` is RSRP for 4G/5G
+    carriers, RSCP for 3G and RxLev for 2G, with the same formula, model choice,
+    pattern and clutter/body losses as :func:`assess_villages` (terrain-aware where a
+    DEM answered, see :func:`coverage_matrix`); ``covered`` is ``level_dbm`` at or
+    above the carrier's technology threshold.
+    """
+
+    candidate: npt.NDArray[np.int64]
+    village: npt.NDArray[np.int64]
+    level_dbm: npt.NDArray[np.float64]
+    #: the terrain-free level of the pair (equal to ``level_dbm`` where ``terrain`` is False)
+    level_no_terrain_dbm: npt.NDArray[np.float64]
+    covered: npt.NDArray[np.bool_]
+    distance_m: npt.NDArray[np.float64]
+    #: model name per pair (``covgap.propagation.MODEL_NAMES``; "itm" over the DEM)
+    model: npt.NDArray[np.object_]
+    extrapolated: npt.NDArray[np.bool_]
+    #: the DEM answered for the pair (its loss is ITM's)
+    terrain: npt.NDArray[np.bool_]
+    n_candidates: int
+    n_villages: int
+    #: pairs a DEM was asked about but did not cover (terrain-free fallback); 0 without DEM
+    n_terrain_fallback: int
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.candidate.size)
+
+    def covered_csr(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Covered pairs as CSR rows per candidate: ``(indptr, village)`` with candidate
+        ``c``'s covered villages at ``village[indptr[c]:indptr[c + 1]]`` (ascending)."""
+        cand = self.candidate[self.covered]
+        vill = self.village[self.covered]
+        indptr = np.zeros(self.n_candidates + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cand, minlength=self.n_candidates), out=indptr[1:])
+        return indptr, vill.astype(np.int64)
+
+
+def coverage_matrix(
+    candidates: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    settings: AnalysisSettings = AnalysisSettings(),
+    *,
+    dem: Any = None,
+) -> CoverageMatrix:
+    """Received level of every candidate transmitter at every village within its reach.
+
+    ``candidates`` are transmitter rows in the towers' canonical form (DESIGN §3:
+    ``tower_id`` unique, ``operator``, ``technology``, ``frequency_mhz``,
+    ``bandwidth_mhz``, ``height_m``, ``eirp_dbm``, optional ``azimuth_deg``/
+    ``beamwidth_deg``/``status``; only active rows are evaluated); ``villages`` as for
+    :func:`assess_villages` (``clutter`` optional). Both EPSG:4326 points.
+
+    The coverage engine of :func:`assess_villages`, pair by pair instead of best per
+    village: the same sector preparation (N_RB, CPICH offset, reach = free space to
+    threshold − 10 dB capped by ``max_reach_km``), the same grid walk and the same
+    numba per-pair loss (:func:`covgap.propagation.coef_pair_loss`, model choice per
+    ``settings.model``), pattern and clutter/body losses. Nothing is held per village
+    × transmitter beyond the pairs in reach.
+
+    Terrain (``dem``, a :class:`covgap.terrain.Dem`): as in :func:`assess_villages` —
+    with ``settings.model`` "auto" (its ``terrain_model``, default ITM), "itm" or
+    "knife_edge", the loss of every pair whose path the DEM covers is the terrain
+    model's over the DEM profile (:func:`covgap.terrain.terrain_path_loss_db`,
+    transmitter height → ``mobile_height_m``), the terrain seam of
+    :func:`covgap.propagation.path_loss_db` (the DEM's loss replaces the model's; the
+    pair records the terrain model, not extrapolated); other pairs keep the
+    terrain-free model and are counted in ``n_terrain_fallback``. A DEM covering none
+    of the pairs raises :class:`~covgap.errors.InputFileError` naming it; "itm" or
+    "knife_edge" without a DEM raise :class:`~covgap.errors.ScenarioError`. The
+    terrain-free named models ignore the DEM. Calibration terms
+    (``clutter_offset_db``, ``clutter_slope_db_per_decade``) apply as in
+    :func:`assess_villages`.
+    """
+    _check_settings(settings)
+    terrain_name = _terrain_choice(settings, dem)
+    if not isinstance(villages, gpd.GeoDataFrame) or not isinstance(candidates, gpd.GeoDataFrame):
+        raise SchemaError("candidates and villages must be GeoDataFrames (EPSG:4326 points)")
+    _require_columns(candidates, ("tower_id",), "candidates")
+    ids = candidates["tower_id"].astype(str)
+    if ids.duplicated().any():
+        raise SchemaError(
+            f"candidates: duplicate tower_id {ids[ids.duplicated()].iloc[0]!r}",
+            column="tower_id",
+        )
+    v_rows = _rows(villages)
+    v_lon, v_lat = _lonlat(villages, "villages")
+    n = len(villages)
+    if "clutter" in villages.columns:
+        env = _codes(
+            villages["clutter"],
+            ENVIRONMENTS,
+            "villages",
+            "clutter",
+            v_rows,
+            missing=ENVIRONMENTS.index(settings.default_clutter),
+        )
+    else:
+        env = np.full(n, ENVIRONMENTS.index(settings.default_clutter), dtype=np.int64)
+    extra_db = _clutter_losses(settings)[env]
+    sectors = _prepare_sectors(candidates, settings)
+    lon_all = np.concatenate([v_lon, sectors.lon_deg])
+    if lon_all.size and float(lon_all.max() - lon_all.min()) > 180.0:
+        raise SchemaError(
+            "villages and candidates span more than 180° of longitude: data crossing the "
+            "antimeridian is not supported",
+            column="geometry",
+        )
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0, dtype=np.float64)
+    empty_b = np.zeros(0, dtype=np.bool_)
+    if not (len(sectors.tower_id) and n):
+        return CoverageMatrix(
+            empty_i,
+            empty_i,
+            empty_f,
+            empty_f,
+            empty_b,
+            empty_f,
+            np.zeros(0, dtype=object),
+            empty_b,
+            empty_b,
+            len(candidates),
+            n,
+            0,
+        )
+    v_lat_r = np.radians(v_lat)
+    v_lon_r = np.radians(v_lon)
+    mcode = _kernel_model_code(settings)
+    counts = np.zeros(n, dtype=np.int64)
+    offsets = np.zeros(n, dtype=np.int64)
+    args = (
+        v_lat_r,
+        v_lon_r,
+        env,
+        extra_db,
+        sectors.x,
+        sectors.y,
+        sectors.z,
+        sectors.coslat,
+        sectors.sinlon,
+        sectors.coslon,
+        sectors.coef,
+        sectors.level0_dbm,
+        sectors.reach_chord2,
+        sectors.sectored,
+        sectors.sin_az,
+        sectors.cos_az,
+        sectors.cos_sat,
+        sectors.bw_deg,
+        sectors.cell_start,
+        sectors.lat0,
+        sectors.lon0,
+        sectors.cell_rad,
+        sectors.nrow,
+        sectors.ncol,
+        sectors.search_rad,
+        mcode,
+    )
+    _pair_kernel(
+        *args, False, offsets, counts, empty_i, empty_f, empty_f, empty_f, empty_i, empty_b
+    )
+    total = int(counts.sum())
+    np.cumsum(counts[:-1], out=offsets[1:])
+    k = np.empty(total, dtype=np.int64)
+    level = np.empty(total)
+    loss = np.empty(total)
+    dist = np.empty(total)
+    used = np.empty(total, dtype=np.int64)
+    ext = np.empty(total, dtype=np.bool_)
+    _pair_kernel(*args, True, offsets, counts, k, level, loss, dist, used, ext)
+    village = np.repeat(np.arange(n, dtype=np.int64), counts)
+    slope_db = _clutter_slopes(settings)[env]
+    if slope_db.any():  # calibration slope, dB per decade of distance (km)
+        level = level + slope_db[village] * np.log10(np.maximum(dist / 1000.0, MIN_DISTANCE_KM))
+    # sector position (sorted by grid cell) → candidate row
+    cand_of_sector = pd.Index(ids.to_numpy()).get_indexer(pd.Index(sectors.tower_id.astype(str)))
+    candidate = cand_of_sector[k].astype(np.int64)
+    level_free = level.copy()
+    terrain = np.zeros(total, dtype=np.bool_)
+    n_fallback = 0
+    if terrain_name is not None and total:
+        t_loss = _pair_terrain_loss_db(
+            dem, terrain_name, settings, sectors, k, village, v_lon, v_lat
+        )
+        answered = np.isfinite(t_loss)
+        level = np.where(answered, level_free + loss - t_loss, level_free)
+        used = np.where(answered, MODEL_NAMES.index(terrain_name), used)
+        ext = ext & ~answered
+        terrain = answered
+        n_fallback = int((~answered).sum())
+    tech = _codes(
+        candidates["technology"], TECHNOLOGIES, "candidates", "technology", _rows(candidates)
+    )[candidate]
+    threshold = np.array(
+        [
+            settings.threshold_rxlev_dbm,
+            settings.threshold_rscp_dbm,
+            settings.threshold_rsrp_dbm,
+            settings.threshold_rsrp_dbm,
+        ]
+    )[tech]
+    order = np.lexsort((village, candidate))
+    names = np.asarray(MODEL_NAMES, dtype=object)
+    return CoverageMatrix(
+        candidate=candidate[order],
+        village=village[order],
+        level_dbm=level[order],
+        level_no_terrain_dbm=level_free[order],
+        covered=(level >= threshold)[order],
+        distance_m=dist[order],
+        model=names[used[order]],
+        extrapolated=ext[order],
+        terrain=terrain[order],
+        n_candidates=len(candidates),
+        n_villages=n,
+        n_terrain_fallback=n_fallback,
+    )
 
 
 __all__ = [
@@ -1045,7 +1870,9 @@ __all__ = [
     "OPERATOR_SLUGS",
     "AnalysisSettings",
     "Assessment",
+    "CoverageMatrix",
     "assess_villages",
+    "coverage_matrix",
     "resource_blocks",
     "summarise",
 ]

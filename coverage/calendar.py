@@ -11,14 +11,18 @@ Weekly days off (Sunday by default) and public holidays (2 Sep National Day:
 numpy's business-day machinery (``np.busday_offset`` / ``np.busday_count``), so
 the vectorised helpers cost one numpy call over any number of dates.
 
-Not built yet (a later scheduling issue): rain windows, i.e. per-region factors
-that stretch task durations inside date windows (DESIGN §3 scenario "calendar").
-Durations here are the same on every working day.
+Rain windows (:class:`RainWindow`) slow work down inside date windows of a planning
+region. The scheduler's finer clock, :class:`TickAxis`, splits every working day of one
+region into *ticks* of work (``ticks_per_day`` on a normal day, ``round(ticks_per_day /
+factor)`` inside a rain window, at least 1): a task needs a fixed number of ticks of
+work, so inside a window it takes ``factor`` times as many working days. Every site and
+crew of one part of the schedule (one operator × region) shares one axis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +34,8 @@ import pandas as pd
 __all__ = [
     "DEFAULT_HOLIDAYS",
     "DEFAULT_PLANNING_START",
+    "RainWindow",
+    "TickAxis",
     "WorkCalendar",
     "to_date",
 ]
@@ -184,3 +190,103 @@ class WorkCalendar:
     def iso_dates_of(self, indices: Iterable[int]) -> list[str]:
         """``YYYY-MM-DD`` strings of the working days with these indices."""
         return [str(d) for d in self.dates_of(indices)]
+
+
+@dataclass(frozen=True)
+class RainWindow:
+    """A rainy-season slow-down: inside ``start … end`` (inclusive dates) a working day in
+    ``region`` does ``1 / factor`` of a normal day's work (``factor`` ≥ 1; 1.5 = tasks take
+    half as long again). ``region`` is a planning region name, or ``"*"`` for every region.
+    Overlapping windows of one region: the largest factor applies."""
+
+    region: str
+    start: dt.date
+    end: dt.date
+    factor: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", to_date(self.start))
+        object.__setattr__(self, "end", to_date(self.end))
+        if self.end < self.start:
+            raise ValueError(
+                f"rain window {self.region!r}: end {self.end} before start {self.start}"
+            )
+        if not (math.isfinite(float(self.factor)) and float(self.factor) >= 1.0):
+            raise ValueError(
+                f"rain window {self.region!r} {self.start}…{self.end}: factor must be ≥ 1, "
+                f"got {self.factor}"
+            )
+        if not self.region:
+            raise ValueError("rain window: region must be a region name or '*'")
+
+    def applies_to(self, region: str) -> bool:
+        """True when the window covers ``region``."""
+        return self.region == "*" or self.region == region
+
+
+class TickAxis:
+    """The scheduler's clock for one region: working days split into ticks of work.
+
+    Working day ``i`` (index of ``calendar``, 0 … ``calendar.horizon_index − 1``) holds
+    ticks ``first_tick(i) … first_tick(i + 1) − 1``: ``ticks_per_day`` of them, or
+    ``max(1, round(ticks_per_day / factor))`` inside a rain window. ``horizon`` is the
+    number of ticks in the whole calendar horizon.
+    """
+
+    def __init__(
+        self,
+        calendar: WorkCalendar,
+        ticks_per_day: int,
+        rain_windows: Iterable[RainWindow] = (),
+        region: str = "",
+    ) -> None:
+        if int(ticks_per_day) < 1:
+            raise ValueError(f"ticks_per_day must be ≥ 1, got {ticks_per_day}")
+        self.calendar = calendar
+        self.ticks_per_day = int(ticks_per_day)
+        self.region = region
+        n = calendar.horizon_index
+        per_day = np.full(n, self.ticks_per_day, dtype=np.int64)
+        dates = calendar.dates_of(np.arange(n))
+        factor = np.ones(n)
+        for w in rain_windows:
+            if not w.applies_to(region):
+                continue
+            inside = (dates >= np.datetime64(w.start, "D")) & (dates <= np.datetime64(w.end, "D"))
+            factor = np.where(inside, np.maximum(factor, float(w.factor)), factor)
+        slowed = factor > 1.0
+        per_day[slowed] = np.maximum(1, np.rint(self.ticks_per_day / factor[slowed])).astype(
+            np.int64
+        )
+        self.ticks_of_day = per_day
+        self.day_factor = factor
+        self._cum = np.concatenate([[0], np.cumsum(per_day)]).astype(np.int64)
+
+    @property
+    def horizon(self) -> int:
+        """Ticks in the calendar horizon."""
+        return int(self._cum[-1])
+
+    @property
+    def n_days(self) -> int:
+        """Working days in the calendar horizon."""
+        return len(self.ticks_of_day)
+
+    def first_tick(self, index: int) -> int:
+        """First tick of working day ``index`` (clamped to ``0 … n_days``)."""
+        return int(self._cum[min(max(int(index), 0), self.n_days)])
+
+    def day_of_tick(self, tick: int) -> int:
+        """Working-day index holding ``tick`` (ticks ≥ horizon map past the last day)."""
+        t = int(tick)
+        if t >= self.horizon:
+            return self.n_days - 1 + (t - self.horizon) // self.ticks_per_day + 1
+        return int(np.searchsorted(self._cum, t, side="right")) - 1
+
+    def days_of_ticks(self, ticks: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`day_of_tick` for ticks inside the horizon."""
+        return np.searchsorted(self._cum, np.asarray(ticks, dtype=np.int64), side="right") - 1
+
+    def rainy_days(self) -> int:
+        """Working days slowed by a rain window."""
+        return int((self.day_factor > 1.0).sum())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -37,8 +39,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 _state: dict[str, bool] = {"debug": False}
 
 T = TypeVar("T")
@@ -63,6 +65,15 @@ CrsOpt = Annotated[
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 MapsOpt = Annotated[Path, typer.Option("--maps", help="Folder for the HTML maps.")]
+DemOpt = Annotated[
+    Path | None, typer.Option("--dem", help="DEM GeoTIFF for terrain-aware paths (ITM).")
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help="Path-loss model: auto, hata, cost231, rma, fspl, itm, knife_edge."
+    ),
+]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when any input row is rejected.")]
 
 
@@ -90,6 +101,8 @@ def _scenario(
     towers: Path | None = None,
     boundaries: Path | None = None,
     crs: str | None = None,
+    dem: Path | None = None,
+    model: str | None = None,
 ) -> Any:
     from .scenario import load_scenario
 
@@ -103,14 +116,24 @@ def _scenario(
         changes["boundaries"] = boundaries
     if crs is not None:
         changes["crs"] = crs
+    if dem is not None:
+        changes["dem"] = dem
     if changes:
         sc = dataclasses.replace(sc, inputs=dataclasses.replace(sc.inputs, **changes))
+    if model is not None:
+        from .errors import UsageError
+
+        try:
+            analysis = dataclasses.replace(sc.analysis, model=model)
+        except (ValueError, CovgapError) as exc:
+            raise UsageError(f"--model {model}: {exc}") from None
+        sc = dataclasses.replace(sc, analysis=analysis)
     return sc
 
 
 def _print_notes(lines: list[str]) -> None:
     for line in lines:
-        err_console.print(f"[yellow]note:[/] {line}")
+        err_console.print(f"[yellow]note:[/] {escape(line)}")
 
 
 def _print_load_summary(loaded: Any) -> None:
@@ -119,7 +142,7 @@ def _print_load_summary(loaded: Any) -> None:
         table.add_column(col, justify="right" if col != "file" else "left")
     for res in (loaded.villages, loaded.towers):
         table.add_row(
-            str(res.path),
+            escape(str(res.path)),
             str(res.n_read),
             str(len(res.gdf)),
             str(len(res.rejects)),
@@ -128,11 +151,11 @@ def _print_load_summary(loaded: Any) -> None:
     out_console.print(table)
     warnings = loaded.warnings
     for w in warnings[:20]:
-        err_console.print(f"[yellow]warning:[/] {w}")
+        err_console.print(f"[yellow]warning:[/] {escape(w)}")
     if len(warnings) > 20:
         err_console.print(f"[yellow]warning:[/] … and {len(warnings) - 20} more")
     for r in loaded.rejects[:10]:
-        err_console.print(f"[red]rejected:[/] {r.line()}")
+        err_console.print(f"[red]rejected:[/] {escape(r.line())}")
     if len(loaded.rejects) > 10:
         err_console.print(f"[red]rejected:[/] … and {len(loaded.rejects) - 10} more")
 
@@ -156,6 +179,11 @@ def _print_assessment(assessment: Any) -> None:
         f"sector–village pairs evaluated: {assessment.n_pairs:,}; "
         f"outside their model's range (extrapolated): {assessment.extrapolated_share:.1%}"
     )
+    if assessment.terrain_model:
+        out_console.print(
+            f"terrain ({assessment.terrain_model}): {assessment.n_pairs_terrain:,} pairs; "
+            f"terrain-free fallback (outside the DEM): {assessment.n_pairs_fallback:,} pairs"
+        )
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -170,19 +198,27 @@ def _guard(fn: Callable[[], T]) -> T:
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as exc:
-        log_dir = Path(tempfile.gettempdir()) / "covgap-logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        log_path = log_dir / f"covgap-{stamp}.log"
-        log_path.write_text(traceback.format_exc(), encoding="utf-8")
-        if _state["debug"]:
-            traceback.print_exc()
-        err_console.print(
-            f"error: internal error (a bug in covgap): {type(exc).__name__}: {exc}; "
-            f"traceback in {log_path}",
-            markup=False,
-        )
+        _internal_error(exc)
         raise typer.Exit(3) from None
+
+
+def _internal_error(exc: BaseException) -> None:
+    """Write the traceback to a private log file and print one line naming it."""
+    log_dir = Path(tempfile.gettempdir()) / f"covgap-logs-{os.getuid()}"
+    log_dir.mkdir(mode=0o700, exist_ok=True)
+    if log_dir.is_symlink() or log_dir.stat().st_uid != os.getuid():
+        log_dir = Path(tempfile.mkdtemp(prefix="covgap-logs-"))
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    fd, name = tempfile.mkstemp(prefix=f"covgap-{stamp}-", suffix=".log", dir=log_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    if _state["debug"]:
+        traceback.print_exception(exc)
+    err_console.print(
+        f"error: internal error (a bug in covgap): {type(exc).__name__}: {exc}; "
+        f"traceback in {name}",
+        markup=False,
+    )
 
 
 @app.command()
@@ -217,23 +253,67 @@ def analyse(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    dem: DemOpt = None,
+    model: ModelOpt = None,
     out: OutOpt = Path("out"),
     strict: StrictOpt = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Fit per-clutter corrections to the measured villages and report the RMSE "
+            "before/after on held-out folds (calibration.json); settings are not changed.",
+        ),
+    ] = False,
+    folds: Annotated[int, typer.Option("--folds", help="Folds for --calibrate.", min=2)] = 5,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="memory (one machine) or dask (spatial partitions, same results)."
+        ),
+    ] = "memory",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (default: a LocalCluster)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="LocalCluster workers (dask engine).", min=1)
+    ] = None,
 ) -> None:
     """Predict signal at each village (best server), flag low-signal villages by
     electricity, write villages_assessed.gpkg and summaries by province and commune."""
-    from .pipeline import Notes, stage_analyse, stage_load, write_rejects
+    from .pipeline import Notes, stage_analyse, stage_calibrate, stage_load, write_rejects
 
     def body() -> None:
-        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        sc = _scenario(
+            scenario,
+            villages=villages,
+            towers=towers,
+            boundaries=boundaries,
+            crs=crs,
+            dem=dem,
+            model=model,
+        )
         notes = Notes()
         loaded = stage_load(sc, notes)
         _print_load_summary(loaded)
         write_rejects(loaded, out, strict=strict)
-        analysed = stage_analyse(loaded, sc, out)
+        analysed = stage_analyse(
+            loaded, sc, out, engine=engine, scheduler=scheduler, workers=workers
+        )
         _print_assessment(analysed.assessment)
         _print_notes(notes.lines)
         out_console.print(f"written: {out / 'villages_assessed.gpkg'}, summaries in {out}")
+        if calibrate:
+            cal = stage_calibrate(analysed.assessment, sc, out, folds=folds)
+            facts = cal.to_dict()
+            out_console.print(
+                f"calibration ({folds}-fold, held out): RMSE {facts['rmse_before_db']} dB → "
+                f"{facts['rmse_after_db']} dB over {facts['n_villages']} measured villages; "
+                f"improves: {facts['improves']}; written: {out / 'calibration.json'} "
+                "(copy its settings into [analysis] to use them)",
+                markup=False,
+            )
 
     _guard(body)
 
@@ -246,23 +326,26 @@ def sites(
     ] = Path("out/villages_assessed.gpkg"),
     towers: TowersOpt = None,
     crs: CrsOpt = None,
+    dem: DemOpt = None,
     out: OutOpt = Path("out"),
 ) -> None:
-    """Plan sites for the low-signal villages (first slice: one new site per gap
-    village); write sites.gpkg."""
+    """Plan sites for the low-signal villages (least cost, with power and backhaul);
+    write sites.gpkg."""
     from .io import load_towers
-    from .pipeline import read_assessed, stage_sites
+    from .pipeline import Notes, open_optional_dem, read_assessed, stage_sites
 
     def body() -> None:
-        sc = _scenario(scenario, towers=towers, crs=crs)
+        sc = _scenario(scenario, towers=towers, crs=crs, dem=dem)
         if sc.inputs.towers is None:
             raise_usage("no towers file: pass --towers or set [inputs] towers")
+        notes = Notes()
+        dem_handle = open_optional_dem(sc.inputs.dem, sc, notes)
         villages_gdf = read_assessed(assessed)
         towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
-        plan = stage_sites(villages_gdf, towers_res.gdf, sc, out)
-        out_console.print(
-            f"{len(plan.sites)} sites planned ({plan.method}); written: {out / 'sites.gpkg'}"
-        )
+        plan = stage_sites(villages_gdf, towers_res.gdf, sc, out, dem=dem_handle)
+        _print_notes(notes.lines)
+        out_console.print(plan.summary, markup=False)
+        out_console.print(f"written: {out / 'sites.gpkg'} (sites, links), cost_by_province.csv")
 
     _guard(body)
 
@@ -279,32 +362,72 @@ def schedule(
     sites_file: Annotated[
         Path, typer.Option("--sites", help="sites.gpkg from `covgap sites`.")
     ] = Path("out/sites.gpkg"),
+    problem: Annotated[
+        Path | None,
+        typer.Option(
+            "--problem",
+            help="A stand-alone problem.json (sites, crews, calendar, deadlines; JSON Schema "
+            "in the package) instead of --sites and the scenario.",
+        ),
+    ] = None,
+    progress: Annotated[
+        Path | None,
+        typer.Option(
+            "--progress",
+            help="progress.csv (site_id, task, status done/started, dates): re-plan keeping "
+            "what has started or finished.",
+        ),
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The previous schedule.csv to warm-start from and compare with "
+            "(default with --progress: <out>/schedule.csv if present).",
+        ),
+    ] = None,
     out: OutOpt = Path("out"),
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", help="CP-SAT deterministic time limit (work units ≈ s)."),
+        typer.Option("--time-limit", help="CP-SAT deterministic time limit (work units)."),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Solver seed.")] = None,
     fail_on_late: Annotated[
         bool, typer.Option("--fail-on-late", help="Exit 1 when any site is late.")
     ] = False,
 ) -> None:
-    """Schedule the builds with OR-Tools CP-SAT against the deadlines; write
-    schedule.csv and sites_schedule.csv."""
+    """Schedule the builds with OR-Tools CP-SAT against the deadlines (crews, travel,
+    power dates, calendar); write schedule.csv, sites_schedule.csv, problem.json,
+    crew_utilisation.csv, gantt.html, and infeasibility.json (late sites, why, and the
+    least extra crews) when a deadline cannot be met."""
     from .errors import RequirementError
     from .pipeline import read_sites, stage_schedule
+    from .schedule_io import read_previous_schedule, read_problem, read_progress
 
     def body() -> None:
         sc = _scenario(scenario)
+        if problem is not None:
+            sites_df, settings = read_problem(problem)
+        else:
+            sites_df, settings = read_sites(sites_file), sc.schedule
         changes: dict[str, Any] = {}
         if time_limit is not None:
             changes["max_deterministic_time"] = time_limit
         if seed is not None:
             changes["seed"] = seed
         if changes:
-            sc = dataclasses.replace(sc, schedule=dataclasses.replace(sc.schedule, **changes))
-        result = stage_schedule(read_sites(sites_file), sc, out)
+            settings = dataclasses.replace(settings, **changes)
+        progress_df = read_progress(progress, sites_df, settings) if progress else None
+        prev_path = previous
+        if prev_path is None and progress is not None and (out / "schedule.csv").exists():
+            prev_path = out / "schedule.csv"
+        previous_df = read_previous_schedule(prev_path) if prev_path is not None else None
+        result = stage_schedule(
+            sites_df, sc, out, settings=settings, progress=progress_df, previous=previous_df
+        )
         _print_schedule(result)
+        if result.moved is not None:
+            out_console.print(f"re-plan: {len(result.moved)} tasks moved (see {out / 'moved.csv'})")
         if fail_on_late and result.n_late:
             raise RequirementError(f"{result.n_late} sites late (--fail-on-late)")
 
@@ -350,6 +473,7 @@ def map_(
         Notes,
         load_optional_boundaries,
         read_assessed,
+        read_links,
         read_site_schedule,
         read_sites,
     )
@@ -369,6 +493,7 @@ def map_(
         }
         villages_gdf = read_assessed(assessed)
         sites_gdf = read_sites(sites_file) if sites_file.exists() else None
+        common["links"] = read_links(sites_file)
         if province is not None:
             path = build_map(
                 villages_gdf,
@@ -446,11 +571,14 @@ def export(
     """Write per operator its sites and the villages they serve: RFC 7946 GeoJSON (with
     its JSON Schema), GeoPackage, KML and CSV, plus exports/index.json."""
     from .export import write_operator_exports
-    from .pipeline import read_assessed, read_sites
+    from .pipeline import read_assessed, read_links, read_sites
 
     def body() -> None:
         paths = write_operator_exports(
-            read_sites(sites_file), read_assessed(assessed), out / "exports"
+            read_sites(sites_file),
+            read_assessed(assessed),
+            out / "exports",
+            links=read_links(sites_file),
         )
         for p in paths:
             out_console.print(f"export: {p}")
@@ -465,6 +593,8 @@ def run(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    dem: DemOpt = None,
+    model: ModelOpt = None,
     out: OutOpt = Path("out"),
     maps: MapsOpt = Path("maps"),
     strict: StrictOpt = False,
@@ -480,13 +610,21 @@ def run(
 
     def body() -> None:
         t0 = time.perf_counter()
-        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        sc = _scenario(
+            scenario,
+            villages=villages,
+            towers=towers,
+            boundaries=boundaries,
+            crs=crs,
+            dem=dem,
+            model=model,
+        )
         result = run_pipeline(
             sc, out, maps, strict=strict, fail_on_late=fail_on_late, do_schedule=not no_schedule
         )
         _print_load_summary(result.loaded)
         _print_assessment(result.assessment)
-        out_console.print(f"sites planned: {len(result.plan.sites)} ({result.plan.method})")
+        out_console.print(result.plan.summary, markup=False)
         if result.schedule is not None:
             _print_schedule(result.schedule)
         _print_notes(result.notes)
@@ -502,36 +640,97 @@ def run(
 @app.command()
 def sample(
     seed: Annotated[int, typer.Option("--seed", help="Generator seed.")] = 20250715,
-    villages_out: Annotated[Path, typer.Option("--villages-out")] = Path(
-        "data/villages/villages.geojson"
-    ),
-    towers_out: Annotated[Path, typer.Option("--towers-out")] = Path("data/towers/towers.csv"),
+    villages_out: Annotated[
+        Path | None,
+        typer.Option("--villages-out", help="Default data/villages/villages.geojson."),
+    ] = None,
+    towers_out: Annotated[
+        Path | None, typer.Option("--towers-out", help="Default data/towers/towers.csv.")
+    ] = None,
     shared: Annotated[
         Path | None, typer.Option("--shared", help="The base data folder (../shared/data).")
     ] = None,
     scenario: ScenarioOpt = Path("scenarios/vietnam_2025.toml"),
+    national: Annotated[
+        bool,
+        typer.Option(
+            "--national",
+            help="The synthetic national case (≈100k villages, ≈120k sites; not calibrated) "
+            "instead of the bundled sample; default outputs out/national/*.parquet.",
+        ),
+    ] = False,
+    n_villages: Annotated[
+        int | None, typer.Option("--villages", help="With --national: villages.", min=1)
+    ] = None,
+    n_sites: Annotated[
+        int | None, typer.Option("--sites", help="With --national: sites.", min=1)
+    ] = None,
+    dem_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--dem",
+            help="Write only the synthetic Lào Cai DEM (GeoTIFF) to this path, e.g. "
+            "data/dem/lao_cai_synthetic_3arcsec.tif.",
+        ),
+    ] = None,
 ) -> None:
     """Build the bundled sample (villages in real communes, synthetic towers) from
     ../shared/data, calibrated to 238 + 117 low-signal villages."""
     from .sample import SampleSpec, build_sample, shared_data_dir, write_sample
 
     def body() -> None:
+        if dem_out is not None:
+            from .demsample import write_sample_dem
+
+            out_console.print(f"synthetic DEM: {write_sample_dem(dem_out, seed_spec(seed))}")
+            return
         sc = _scenario(scenario if scenario is not None and scenario.exists() else None)
         base = shared if shared is not None else shared_data_dir()
+        if national:
+            from .national import build_national, national_spec, write_national
+
+            sizes: dict[str, int] = {}
+            if n_villages is not None:
+                sizes["n_villages"] = n_villages
+            if n_sites is not None:
+                sizes["n_sites"] = n_sites
+            nat = build_national(base, spec=national_spec(seed=seed, **sizes), analysis=sc.analysis)
+            v_out = villages_out or Path("out/national/villages.parquet")
+            t_out = towers_out or Path("out/national/towers.parquet")
+            write_national(nat, v_out, t_out)
+            out_console.print(f"national case: {nat.counts} → {v_out}, {t_out}")
+            return
+        if n_villages is not None or n_sites is not None:
+            raise_usage("--villages and --sites go with --national")
         result = build_sample(base, spec=SampleSpec(seed=seed), analysis=sc.analysis)
-        write_sample(result, villages_out, towers_out)
+        villages_path = villages_out or Path("data/villages/villages.geojson")
+        towers_path = towers_out or Path("data/towers/towers.csv")
+        write_sample(result, villages_path, towers_path)
         out_console.print(
-            f"sample: {result.counts['villages']} villages → {villages_out}; "
+            f"sample: {result.counts['villages']} villages → {villages_path}; "
             f"{result.counts['towers']} sector rows at {result.counts['sites']} sites → "
-            f"{towers_out}"
+            f"{towers_path}"
         )
 
     _guard(body)
 
 
+def seed_spec(seed: int) -> Any:
+    """The sample DEM's spec with ``seed``."""
+    from .demsample import SampleDemSpec
+
+    return dataclasses.replace(SampleDemSpec(), seed=seed)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: no traceback ever reaches the user (exit 3 + a log)."""
     try:
         app()
     except SystemExit as exc:
         sys.exit(exc.code)
+    except KeyboardInterrupt:
+        err_console.print("error: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # an import or set-up failure outside a command's guard
+        _internal_error(exc)
+        sys.exit(3)

@@ -209,6 +209,10 @@ def to_lonlat(
                 file=file,
             )
         error[not_deg] = "coordinates out of range for degrees (|lon| ≤ 180, |lat| ≤ 90)"
+        error[not_deg & in_vietnam_boxes(y, x)] = (
+            "lon and lat look swapped on this row (not on every row, so not swapped back): "
+            "swap them in the file"
+        )
         ok = valid & degrees
     else:
         if degrees[valid].all():

@@ -614,9 +614,9 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def _xml(value: Any) -> str:
     """Text for an XML element or attribute: characters XML 1.0 forbids become U+FFFD,
-    then ``& < > "`` are escaped."""
+    then ``& < > "`` are escaped, and CR as ``&#13;`` (XML readers turn a raw CR into LF)."""
     text = _XML_ILLEGAL.sub("\ufffd", str(value))
-    return html.escape(text, quote=True).replace("&#x27;", "'")
+    return html.escape(text, quote=True).replace("&#x27;", "'").replace("\r", "&#13;")
 
 
 def _kml_colour(hex_rgb: str, alpha: int = 255) -> str:

@@ -23,10 +23,13 @@ import io as _io
 import json
 import logging
 import math
+import os
 import re
 import sqlite3
+import tempfile
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -49,9 +52,12 @@ __all__ = [
     "MAX_ZIP_MEMBERS",
     "MAX_ZIP_RATIO",
     "MAX_ZIP_UNCOMPRESSED_BYTES",
+    "MEMORY_FACTOR",
+    "MEMORY_LIMIT_ENV",
     "SUPPORTED_SUFFIXES",
     "LoadResult",
     "RawTable",
+    "available_memory_bytes",
     "load_boundaries",
     "load_towers",
     "load_villages",
@@ -153,13 +159,16 @@ def read_table(path: str | Path, *, layer: str | None = None) -> RawTable:
             "a zipped Shapefile as .zip)",
             file=file,
         )
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise InputFileError("empty file", file=file)
     if layer is not None and fmt not in ("GPKG", "zip"):
         raise UsageError(
             "--layer applies only to GeoPackage files and zips holding several Shapefiles",
             file=file,
         )
+    if fmt != "zip":  # a zip is checked member by member, from its headers
+        _check_memory(size, fmt, file)
     if fmt == "CSV":
         table = _read_csv(p, file)
     elif fmt == "zip":
@@ -169,14 +178,7 @@ def read_table(path: str | Path, *, layer: str | None = None) -> RawTable:
     elif fmt == "GPKG":
         table = _read_gpkg(p, file, layer)
     elif fmt == "ESRI Shapefile":
-        cpg = next((q for q in (p.with_suffix(".cpg"), p.with_suffix(".CPG")) if q.exists()), None)
-        dbf = next((q for q in (p.with_suffix(".dbf"), p.with_suffix(".DBF")) if q.exists()), None)
-        encoding, transcode = _shapefile_encoding(
-            cpg.read_bytes() if cpg is not None else None,
-            dbf.read_bytes() if dbf is not None and cpg is None else None,
-            file,
-        )
-        table = _read_gdal(str(p), file, fmt, layer=None, encoding=encoding, transcode=transcode)
+        table = _read_shapefile(p, file)
     else:
         table = _read_gdal(str(p), file, fmt, layer=None)
     if table.n_read == 0:
@@ -185,12 +187,169 @@ def read_table(path: str | Path, *, layer: str | None = None) -> RawTable:
     return table
 
 
-def _read_csv(p: Path, file: str) -> RawTable:
-    raw = p.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+# ---------------------------------------------------------------------------------------------
+# Resource limits
+
+MEMORY_FACTOR: dict[str, float] = {
+    "CSV": 16.0,
+    "GeoJSON": 24.0,
+    "GPKG": 12.0,
+    "ESRI Shapefile": 12.0,
+    "Parquet": 12.0,
+}
+"""Memory needed to load a file, as a multiple of its size on disk (unpacked size for a
+zip member): measured on villages files (a 23 MB CSV of 200 000 rows peaks at about 350 MB
+above the interpreter's own), rounded up."""
+
+MEMORY_LIMIT_ENV = "COVGAP_MEMORY_LIMIT"
+"""Environment variable capping the memory (bytes, or with a K/M/G suffix) covgap assumes it
+may use for one input file; the machine's available memory (and a cgroup limit) always
+applies too."""
+
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", re.IGNORECASE)
+
+
+def _parse_bytes(text: str) -> int | None:
+    m = _SIZE_RE.fullmatch(text)
+    if m is None:
+        return None
+    scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+def available_memory_bytes() -> tuple[int, str] | None:
+    """The memory (bytes) an input may take, and where that figure comes from: the least of
+    ``COVGAP_MEMORY_LIMIT``, the cgroup (container) limit left and the kernel's
+    ``MemAvailable``; None when none of them is known."""
+    found: list[tuple[int, str]] = []
+    env = os.environ.get(MEMORY_LIMIT_ENV)
+    if env:
+        value = _parse_bytes(env)
+        if value is None:
+            raise UsageError(f"{MEMORY_LIMIT_ENV}={env!r} is not a size (bytes, or e.g. 512M, 4G)")
+        found.append((value, f"{MEMORY_LIMIT_ENV}={env}"))
     try:
-        text = raw.decode("utf-8")
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+            found.append((int(limit) - (int(used) if used.isdigit() else 0), "the cgroup limit"))
+    except OSError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append((int(line.split()[1]) * 1024, "available memory"))
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(found) if found else None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 1024**3:.2f} GiB" if n >= 1024**3 else f"{n / 1024**2:.0f} MiB"
+
+
+def _check_memory(size: int, fmt: str, file: str) -> None:
+    """Refuse, before reading anything, a file that would not fit in memory."""
+    need = size * MEMORY_FACTOR.get(fmt, 16.0)
+    avail = available_memory_bytes()
+    if avail is not None and need > avail[0]:
+        raise InputFileError(
+            f"too large to load: {_gib(size)} of {fmt} needs about {_gib(need)} of memory and "
+            f"{avail[1]} is {_gib(avail[0])}: split the file (e.g. by province) and run each "
+            "part, or free memory",
+            file=file,
+        )
+
+
+def _read_shapefile(p: Path, file: str) -> RawTable:
+    """A Shapefile at ``p`` (sidecars beside it), its .dbf checked for truncation first."""
+
+    def sidecar(ext: str) -> Path | None:
+        candidates = (p.with_suffix(ext), p.with_suffix(ext.upper()))
+        return next((q for q in candidates if q.exists()), None)
+
+    cpg, dbf, shx = sidecar(".cpg"), sidecar(".dbf"), sidecar(".shx")
+    if dbf is None or shx is None:
+        raise InputFileError(
+            f"Shapefile has no {'.dbf' if dbf is None else '.shx'} file beside it", file=file
+        )
+    with dbf.open("rb") as fh:
+        dbf_head = fh.read(32)
+    with shx.open("rb") as fh:
+        shx_head = fh.read(100)
+    _check_shapefile_parts(dbf_head, dbf.stat().st_size, shx_head, shx.stat().st_size, file)
+    encoding, transcode = _shapefile_encoding(
+        cpg.read_bytes() if cpg is not None else None,
+        dbf.read_bytes() if cpg is None else None,
+        file,
+    )
+    # (records marked deleted in the .dbf are skipped by GDAL, as every GIS does)
+    return _read_gdal(
+        str(p), file, "ESRI Shapefile", layer=None, encoding=encoding, transcode=transcode
+    )
+
+
+def _check_shapefile_parts(
+    dbf_head: bytes, dbf_size: int, shx_head: bytes, shx_size: int, file: str
+) -> None:
+    """Refuse a truncated .dbf, or a .dbf and .shx that disagree on the number of records
+    (GDAL would read the records that are there and drop the rest without a word)."""
+    if len(dbf_head) < 32:
+        raise InputFileError("the .dbf is truncated (no complete header)", file=file)
+    n_records = int.from_bytes(dbf_head[4:8], "little")
+    header_len = int.from_bytes(dbf_head[8:10], "little")
+    record_len = int.from_bytes(dbf_head[10:12], "little")
+    expected = header_len + n_records * record_len
+    if record_len and dbf_size < expected:
+        whole = max(0, (dbf_size - header_len) // record_len)
+        raise InputFileError(
+            f"the .dbf is truncated: its header says {n_records} records of {record_len} bytes "
+            f"({expected} bytes) but the file has {dbf_size} bytes ({whole} complete records): "
+            f"rows {whole + 1}–{n_records} would be lost; copy the Shapefile again",
+            file=file,
+        )
+    if len(shx_head) >= 100 and shx_head[:4] == b"\x00\x00\x27\x0a":
+        n_shapes = (shx_size - 100) // 8
+        if n_shapes != n_records:
+            raise InputFileError(
+                f"the .shx indexes {n_shapes} shapes but the .dbf holds {n_records} records: "
+                "the Shapefile is damaged (copy it again)",
+                file=file,
+            )
+
+
+_TEXT_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def _decode_text(raw: bytes, file: str) -> str:
+    """CSV bytes as text: the encoding a byte-order mark names (UTF-8, UTF-16, UTF-32), else
+    UTF-8. Anything else is refused naming the first bad byte and its line."""
+    for bom, codec in _TEXT_BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputFileError(
+                    f"not valid {codec.upper()} text although it starts with a {codec.upper()} "
+                    f"byte-order mark (bad bytes at offset {exc.start + len(bom)})",
+                    file=file,
+                ) from None
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise InputFileError(
+            f"not a text file (contains NUL bytes, first on line {line}; UTF-16 text without "
+            "a byte-order mark?)",
+            file=file,
+        )
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputFileError(
@@ -198,19 +357,26 @@ def _read_csv(p: Path, file: str) -> RawTable:
             "(Excel: 'CSV UTF-8 (Comma delimited)')",
             file=file,
         ) from None
+
+
+def _read_csv(p: Path, file: str) -> RawTable:
+    text = _decode_text(p.read_bytes(), file)
     if "\x00" in text:
-        raise InputFileError("not a text file (contains NUL bytes)", file=file)
+        raise InputFileError("not a text file (contains NUL characters)", file=file)
     if not text.strip():
         raise InputFileError("empty file", file=file)
     first_line = next(line for line in re.split(r"\r\n|\r|\n", text[: 1 << 16]) if line.strip())
     counts = {d: first_line.count(d) for d in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d])
-    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unbalanced quote is an error, not every later line swallowed into one value
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     records: list[list[str]] = []
     long_rows: list[tuple[int, int]] = []
+    start_line = 1
     try:
         for rec in reader:
+            start_line = reader.line_num + 1  # where the next record starts
             if not rec or not "".join(rec).strip():
                 continue
             if header is None:
@@ -218,9 +384,20 @@ def _read_csv(p: Path, file: str) -> RawTable:
                 continue
             records.append(rec)
     except csv.Error as exc:
-        raise InputFileError(
-            f"not a readable CSV file (line {reader.line_num}: {exc})", file=file
-        ) from None
+        msg = str(exc)
+        if "unexpected end of data" in msg:
+            reason = (
+                f'a quoted field opened on line {start_line} is never closed (an unbalanced "): '
+                "every line after it would be read as one value; fix the quotes"
+            )
+        elif "expected after" in msg:
+            reason = (
+                f"line {reader.line_num}: text after a closing quote ({msg}); a quote inside a "
+                'quoted value must be doubled ("")'
+            )
+        else:
+            reason = f"line {reader.line_num}: {msg}"
+        raise InputFileError(f"not a readable CSV file ({reason})", file=file) from None
     assert header is not None
     names = _unique_headers(header, file)
     width = len(names)
@@ -269,17 +446,16 @@ def _gdal_errors(exc: Exception, file: str, what: str) -> InputFileError:
     return InputFileError(f"not a readable {what} file ({msg})", file=file)
 
 
-def _read_gpkg(p: Path, file: str, layer: str | None, *, source: str | None = None) -> RawTable:
-    """A GeoPackage at ``p`` (or at the GDAL path ``source``, e.g. inside a zip)."""
-    if source is None:
-        with p.open("rb") as fh:
-            magic = fh.read(16)
-        if magic != _SQLITE_MAGIC:
-            raise InputFileError("not a GeoPackage (no SQLite header)", file=file)
+def _read_gpkg(p: Path, file: str, layer: str | None) -> RawTable:
+    """A GeoPackage at ``p`` (``file`` names it in messages)."""
+    with p.open("rb") as fh:
+        magic = fh.read(16)
+    if magic != _SQLITE_MAGIC:
+        raise InputFileError("not a GeoPackage (no SQLite header)", file=file)
     try:
-        layers = pyogrio.list_layers(source or str(p))
+        layers = pyogrio.list_layers(str(p))
     except (DataSourceError, DataLayerError) as exc:
-        n_contents = _gpkg_contents_count(p) if source is None else -1
+        n_contents = _gpkg_contents_count(p)
         if n_contents == 0:
             raise InputFileError("GeoPackage has no layers (empty)", file=file) from None
         if n_contents is None:
@@ -293,7 +469,8 @@ def _read_gpkg(p: Path, file: str, layer: str | None, *, source: str | None = No
     if layer is None:
         if len(names) > 1:
             raise InputFileError(
-                f"GeoPackage has {len(names)} layers ({', '.join(names)}): choose one with --layer",
+                f"GeoPackage has {len(names)} layers ({', '.join(names)}): choose one with "
+                "--layer (scenario: [inputs] villages_layer or towers_layer)",
                 file=file,
             )
         layer = names[0]
@@ -301,7 +478,7 @@ def _read_gpkg(p: Path, file: str, layer: str | None, *, source: str | None = No
         raise InputFileError(
             f"no layer {layer!r} in the GeoPackage (layers: {', '.join(names)})", file=file
         )
-    return _read_gdal(source or str(p), file, "GPKG", layer=layer)
+    return _read_gdal(str(p), file, "GPKG", layer=layer)
 
 
 def _gpkg_contents_count(p: Path) -> int | None:
@@ -363,6 +540,7 @@ def _read_gdal(
     opts: dict[str, Any] = {}
     if fmt == "GeoJSON":
         opts["DATE_AS_STRING"] = "YES"
+        _check_json_nul(Path(source), file)
     kwargs: dict[str, Any] = {}
     if encoding:
         kwargs["encoding"] = encoding
@@ -391,6 +569,25 @@ def _read_gdal(
                 file=file,
             ) from None
         raise _gdal_errors(exc, file, fmt) from None
+
+
+# A JSON escape \u0000 (after an even number of backslashes, so not an escaped "\\u0000").
+_JSON_NUL_RE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _check_json_nul(path: Path, file: str) -> None:
+    """Refuse JSON whose strings hold a NUL character: GDAL cuts text at a NUL without a
+    word (``"a\\u0000b"`` would be read as ``"a"``)."""
+    with path.open("rb") as fh:
+        raw = fh.read()
+    m = _JSON_NUL_RE.search(raw)
+    if m is not None:
+        line = raw[: m.end()].count(b"\n") + 1
+        raise InputFileError(
+            f"a text value holds a NUL character (\\u0000) on line {line}: it would be cut "
+            "there; remove it",
+            file=file,
+        )
 
 
 def _from_frame(
@@ -460,14 +657,25 @@ def _to_text(s: pd.Series) -> pd.Series:
 
 
 def _check_zip(p: Path, file: str) -> zipfile.ZipFile:
-    """Open a zip after checking member names and sizes (before GDAL sees it)."""
+    """Open a zip after checking, from its headers alone, member names, count, sizes and
+    compression ratios (nothing is inflated here)."""
     try:
         zf = zipfile.ZipFile(p)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise InputFileError("not a valid zip archive", file=file) from None
     infos = zf.infolist()
     if not infos:
+        zf.close()
         raise InputFileError("empty zip archive", file=file)
+    try:
+        _check_zip_members(infos, file)
+    except InputFileError:
+        zf.close()
+        raise
+    return zf
+
+
+def _check_zip_members(infos: list[zipfile.ZipInfo], file: str) -> None:
     if len(infos) > MAX_ZIP_MEMBERS:
         raise InputFileError(
             f"zip archive has {len(infos)} members (more than {MAX_ZIP_MEMBERS})", file=file
@@ -493,16 +701,49 @@ def _check_zip(p: Path, file: str) -> zipfile.ZipFile:
                 "bomb",
                 file=file,
             )
+        # No compression method makes data much bigger: more compressed bytes than the
+        # declared size means headers that lie (a bomb disguised as a small member).
+        if info.compress_size > info.file_size * 1.01 + 1024:
+            raise InputFileError(
+                f"zip member {info.filename!r} declares {info.file_size} bytes unpacked but "
+                f"holds {info.compress_size} compressed bytes: inconsistent headers (a "
+                "disguised zip bomb?); refusing it",
+                file=file,
+            )
     if total > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise InputFileError(
             f"zip archive expands to {total} bytes (limit {MAX_ZIP_UNCOMPRESSED_BYTES}): "
             "refusing a possible zip bomb",
             file=file,
         )
-    return zf
+
+
+def _extract_member(zf: zipfile.ZipFile, member: str, dest: Path, file: str) -> Path:
+    """Copy one member to ``dest``: never more bytes than its header declares, and its
+    CRC-32 checked (a member whose headers understate its size fails here)."""
+    info = zf.getinfo(member)
+    if info.flag_bits & 0x1:
+        raise InputFileError(
+            f"zip member {member!r} is encrypted: unpack it with its password first", file=file
+        )
+    try:
+        with zf.open(info) as src, dest.open("wb") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+    except NotImplementedError as exc:
+        raise InputFileError(f"zip member {member!r}: {exc}", file=file) from None
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise InputFileError(
+            f"zip member {member!r} is corrupt or its headers lie about it ({exc}); refusing it",
+            file=file,
+        ) from None
+    return dest
 
 
 def _read_zip(p: Path, file: str, layer: str | None) -> RawTable:
+    """A zip holding one Shapefile (or several, chosen with ``layer``), or one GeoJSON or
+    GeoPackage. The members needed are checked from the headers, then copied (size-capped and
+    CRC-checked) to a temporary folder that GDAL reads: GDAL never inflates the archive."""
     with _check_zip(p, file) as zf:
         members = [
             i.filename
@@ -514,12 +755,16 @@ def _read_zip(p: Path, file: str, layer: str | None) -> RawTable:
         lower = {m.lower(): m for m in members}
         shps = [m for m in members if m.lower().endswith(".shp")]
         others = [m for m in members if m.lower().endswith((".geojson", ".json", ".gpkg"))]
-        if not shps and len(others) == 1:
-            source = f"/vsizip/{p.resolve()}/{others[0]}"
-            if others[0].lower().endswith(".gpkg"):
-                return _read_gpkg(p, file, layer, source=source)
-            if layer is None:
-                return _read_gdal(source, file, "GeoJSON", layer=None)
+        if not shps and len(others) == 1 and (layer is None or others[0].lower().endswith(".gpkg")):
+            member = others[0]
+            kind = "GPKG" if member.lower().endswith(".gpkg") else "GeoJSON"
+            _check_memory(zf.getinfo(member).file_size, kind, file)
+            with tempfile.TemporaryDirectory(prefix="covgap-zip-") as tmp:
+                suffix = PurePosixPath(member).suffix.lower()
+                path = _extract_member(zf, member, Path(tmp) / f"data{suffix}", file)
+                if kind == "GPKG":
+                    return _read_gpkg(path, file, layer)
+                return _read_gdal(str(path), file, "GeoJSON", layer=None)
         if not shps:
             raise InputFileError(
                 f"no Shapefile (.shp) in the zip archive (members: {', '.join(members)})",
@@ -549,16 +794,17 @@ def _read_zip(p: Path, file: str, layer: str | None) -> RawTable:
             raise InputFileError(
                 f"Shapefile {shp!r} in the zip archive has no {missing} file", file=file
             )
-        cpg = lower.get(base.lower() + ".cpg")
-        encoding, transcode = _shapefile_encoding(
-            zf.read(cpg) if cpg is not None else None,
-            zf.read(dbf) if cpg is None else None,
-            file,
-        )
-    source = f"/vsizip/{p.resolve()}/{shp}"
-    return _read_gdal(
-        source, file, "ESRI Shapefile", layer=None, encoding=encoding, transcode=transcode
-    )
+        parts = {
+            ext: lower[base.lower() + ext]
+            for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")
+            if base.lower() + ext in lower
+        }
+        unpacked = sum(zf.getinfo(m).file_size for m in parts.values())
+        _check_memory(unpacked, "ESRI Shapefile", file)
+        with tempfile.TemporaryDirectory(prefix="covgap-zip-") as tmp:
+            for ext, member in parts.items():
+                _extract_member(zf, member, Path(tmp) / f"layer{ext}", file)
+            return _read_shapefile(Path(tmp) / "layer.shp", file)
 
 
 def _read_parquet(p: Path, file: str) -> RawTable:

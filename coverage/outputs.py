@@ -58,9 +58,18 @@ def _prepare_for_gpkg(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def write_gpkg(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str) -> Path:
     """Write ``gdf`` (EPSG:4326) as one layer of a new GeoPackage, atomically."""
+    return write_gpkg_layers({layer: gdf}, path)
+
+
+def write_gpkg_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write several layers (name → EPSG:4326 frame, in order) into a new GeoPackage,
+    atomically; the file appears only once every layer is in it."""
     target = Path(path)
     with atomic_path(target) as tmp, pyogrio_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
-        pyogrio.write_dataframe(_prepare_for_gpkg(gdf), tmp, layer=layer, driver="GPKG")
+        for i, (layer, gdf) in enumerate(layers.items()):
+            pyogrio.write_dataframe(
+                _prepare_for_gpkg(gdf), tmp, layer=layer, driver="GPKG", append=i > 0
+            )
     return target
 
 

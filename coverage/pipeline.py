@@ -12,20 +12,32 @@ import logging
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from . import __version__
-from .analysis import Assessment, assess_villages, summarise
+from .analysis import AnalysisSettings, Assessment, assess_villages, summarise
+from .calibration import CalibrationResult, calibrate
 from .errors import Reject, RequirementError, UsageError
 from .export import write_operator_exports
 from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
 from .maps import build_map, build_province_maps
-from .outputs import file_hashes, read_stage_gpkg, write_csv, write_gpkg, write_json
+from .outputs import (
+    file_hashes,
+    read_stage_gpkg,
+    write_csv,
+    write_gpkg,
+    write_gpkg_layers,
+    write_json,
+)
+from .propagation import TERRAIN_MODEL_NAMES
 from .report import build_gantt, build_report
 from .scenario import Scenario
-from .schedule import ScheduleResult, plan_builds
+from .schedule import ScheduleResult, ScheduleSettings, plan_builds
+from .schedule_io import crew_utilisation, write_infeasibility, write_problem
 from .siting import SitePlan, plan_sites
 
 log = logging.getLogger(__name__)
@@ -57,6 +69,8 @@ class Loaded:
     towers: LoadResult
     boundaries: gpd.GeoDataFrame | None
     boundaries_path: Path | None
+    #: the opened DEM (``covgap.terrain.Dem``) or ``None`` when no DEM was given
+    dem: Any = None
 
     @property
     def rejects(self) -> list[Reject]:
@@ -98,7 +112,23 @@ def stage_load(scenario: Scenario, notes: Notes) -> Loaded:
     )
     towers = load_towers(inp.towers, crs=inp.crs, layer=inp.towers_layer, boundaries=boundaries)
     bpath = inp.boundaries if boundaries is not None else None
-    return Loaded(villages=villages, towers=towers, boundaries=boundaries, boundaries_path=bpath)
+    dem = open_optional_dem(inp.dem, scenario, notes)
+    return Loaded(villages, towers, boundaries, bpath, dem)
+
+
+def open_optional_dem(path: Path | None, scenario: Scenario, notes: Notes) -> Any:
+    """The DEM handle (no pixels read yet), or ``None`` with a note on the models used."""
+    model = scenario.analysis.model
+    if path is None:
+        if model in TERRAIN_MODEL_NAMES:
+            raise UsageError(f"model '{model}' needs a DEM: pass --dem FILE or set [inputs] dem")
+        notes.add("no DEM: terrain-free models (Hata / COST-231 / RMa) everywhere")
+        return None
+    from .terrain import open_dem  # rasterio is imported only when a DEM is given
+
+    if model not in ("auto", *TERRAIN_MODEL_NAMES):
+        notes.add(f"a DEM was given but model = '{model}' is terrain-free: the DEM is not used")
+    return open_dem(path)
 
 
 def write_rejects(loaded: Loaded, out_dir: Path, *, strict: bool) -> Path:
@@ -121,14 +151,38 @@ class Analysed:
     by_commune: pd.DataFrame
 
 
-def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Analysed:
-    """Best server per village, low-signal flags and summaries → ``out_dir``."""
-    if scenario.inputs.dem is not None:
-        raise UsageError(
-            f"a DEM was given ({scenario.inputs.dem}) but terrain-aware analysis is not wired "
-            "into the pipeline yet: remove [inputs] dem to run the terrain-free models"
+def stage_analyse(
+    loaded: Loaded,
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    engine: str = "memory",
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> Analysed:
+    """Best server per village, low-signal flags and summaries → ``out_dir``.
+
+    ``engine="dask"`` runs the same function on spatial partitions (dask-geopandas,
+    a LocalCluster or the cluster at ``scheduler``); its results equal the in-memory ones.
+    """
+    if engine == "dask":
+        from .distributed import DaskSettings, assess_villages_dask
+
+        assessment = assess_villages_dask(
+            loaded.villages.gdf,
+            loaded.towers.gdf,
+            scenario.analysis,
+            DaskSettings(scheduler=scheduler, n_workers=workers),
+            dem=loaded.dem,
         )
-    assessment = assess_villages(loaded.villages.gdf, loaded.towers.gdf, scenario.analysis)
+    elif engine == "memory":
+        if scheduler is not None:
+            raise UsageError("--scheduler needs --engine dask")
+        assessment = assess_villages(
+            loaded.villages.gdf, loaded.towers.gdf, scenario.analysis, dem=loaded.dem
+        )
+    else:
+        raise UsageError(f"--engine {engine}: expected 'memory' or 'dask'")
     result = Analysed(
         assessment,
         summarise(assessment.villages, by="province"),
@@ -140,29 +194,87 @@ def stage_analyse(loaded: Loaded, scenario: Scenario, out_dir: Path) -> Analysed
     return result
 
 
+def assessment_facts(assessment: Assessment, settings: AnalysisSettings) -> dict[str, Any]:
+    """The analysis figures recorded in ``manifest.json``."""
+    return {
+        "model": settings.model,
+        "terrain_model": assessment.terrain_model,
+        "n_pairs": assessment.n_pairs,
+        "n_pairs_terrain": assessment.n_pairs_terrain,
+        "n_pairs_fallback": assessment.n_pairs_fallback,
+        "extrapolated_share": round(assessment.extrapolated_share, 6),
+    }
+
+
+def stage_calibrate(
+    assessment: Assessment, scenario: Scenario, out_dir: Path, *, folds: int
+) -> CalibrationResult:
+    """Fit per-clutter corrections to the measurements, k-fold held out → calibration.json."""
+    result = calibrate(
+        assessment.villages,
+        k=folds,
+        seed=scenario.seed,
+        default_clutter=scenario.analysis.default_clutter,
+    )
+    write_json(result.to_dict(), out_dir / "calibration.json")
+    write_csv(result.held_out, out_dir / "calibration_held_out.csv")
+    return result
+
+
 def stage_sites(
-    villages: gpd.GeoDataFrame, towers: gpd.GeoDataFrame, scenario: Scenario, out_dir: Path
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    dem: Any = None,
 ) -> SitePlan:
-    """Plan sites for the gap villages → ``sites.gpkg``."""
-    plan = plan_sites(villages, towers, scenario.siting)
-    write_gpkg(plan.sites, out_dir / "sites.gpkg", layer="sites")
+    """Plan sites for the gap villages → ``sites.gpkg`` (layers ``sites`` and ``links``),
+    ``cost_by_province.csv`` and, when some cannot be covered, ``uncoverable.csv``."""
+    plan = plan_sites(villages, towers, scenario.siting, dem=dem)
+    write_gpkg_layers({"sites": plan.sites, "links": plan.links}, out_dir / "sites.gpkg")
+    write_csv(plan.cost_by_province, out_dir / "cost_by_province.csv")
+    uncoverable = out_dir / "uncoverable.csv"
     if len(plan.uncoverable):
-        write_csv(plan.uncoverable, out_dir / "uncoverable.csv")
+        write_csv(plan.uncoverable, uncoverable)
+    elif uncoverable.exists():
+        uncoverable.unlink()  # a stale list from an earlier plan would mislead
     return plan
 
 
-def stage_schedule(sites: gpd.GeoDataFrame, scenario: Scenario, out_dir: Path) -> ScheduleResult:
-    """Schedule the builds with CP-SAT → ``schedule.csv``, ``sites_schedule.csv``."""
-    result = plan_builds(sites, scenario.schedule)
+def stage_schedule(
+    sites: pd.DataFrame,
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    settings: ScheduleSettings | None = None,
+    progress: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+) -> ScheduleResult:
+    """Schedule the builds with CP-SAT → ``schedule.csv``, ``sites_schedule.csv``,
+    ``problem.json`` (the stand-alone problem, re-runnable), ``crew_utilisation.csv``,
+    ``gantt.html``, and ``infeasibility.json`` when sites are late (``moved.csv`` on a
+    re-plan)."""
+    settings = settings if settings is not None else scenario.schedule
+    write_problem(out_dir / "problem.json", sites, settings)
+    result = plan_builds(sites, settings, progress=progress, previous=previous)
     write_csv(result.tasks, out_dir / "schedule.csv")
     write_csv(result.sites, out_dir / "sites_schedule.csv")
+    write_csv(crew_utilisation(result), out_dir / "crew_utilisation.csv")
+    infeasibility = out_dir / "infeasibility.json"
+    if result.explanation is not None:
+        write_infeasibility(infeasibility, result.explanation)
+    elif infeasibility.exists():
+        infeasibility.unlink()  # a stale one from an earlier, late plan would mislead
+    if result.moved is not None:
+        write_csv(result.moved, out_dir / "moved.csv")
     build_gantt(
         result.sites,
         result.tasks,
         title=f"covgap — {scenario.name}: schedule",
         out_path=out_dir / "gantt.html",
-        on_air_targets=scenario.schedule.on_air_targets,
-        deadlines=scenario.schedule.deadlines,
+        on_air_targets=settings.on_air_targets,
+        deadlines=settings.deadlines,
     )
     return result
 
@@ -173,8 +285,15 @@ def read_assessed(path: Path) -> gpd.GeoDataFrame:
 
 
 def read_sites(path: Path) -> gpd.GeoDataFrame:
-    """``sites.gpkg`` as the sites stage wrote it."""
-    return read_stage_gpkg(path)
+    """The ``sites`` layer of ``sites.gpkg`` as the sites stage wrote it."""
+    return read_stage_gpkg(path, layer="sites")
+
+
+def read_links(path: Path) -> gpd.GeoDataFrame | None:
+    """The backhaul ``links`` layer of ``sites.gpkg`` (``None`` when absent)."""
+    if not path.exists() or "links" not in {name for name, _ in pyogrio.list_layers(path)}:
+        return None
+    return read_stage_gpkg(path, layer="links")
 
 
 def read_site_schedule(path: Path) -> pd.DataFrame | None:
@@ -216,7 +335,7 @@ def run(
     write_rejects(loaded, out_dir, strict=strict)
     analysed = stage_analyse(loaded, scenario, out_dir)
     assessment = analysed.assessment
-    plan = stage_sites(assessment.villages, loaded.towers.gdf, scenario, out_dir)
+    plan = stage_sites(assessment.villages, loaded.towers.gdf, scenario, out_dir, dem=loaded.dem)
     schedule = stage_schedule(plan.sites, scenario, out_dir) if do_schedule else None
     site_schedule = schedule.sites if schedule is not None else None
     credit = ODV_CREDIT if loaded.boundaries is not None else None
@@ -225,6 +344,7 @@ def run(
         assessment.villages,
         loaded.towers.gdf,
         plan.sites,
+        links=plan.links,
         site_schedule=site_schedule,
         boundaries=loaded.boundaries,
         boundaries_credit=credit,
@@ -235,13 +355,16 @@ def run(
         assessment.villages,
         loaded.towers.gdf,
         plan.sites,
+        links=plan.links,
         site_schedule=site_schedule,
         boundaries=loaded.boundaries,
         boundaries_credit=credit,
         title=title,
         out_dir=maps_dir,
     )
-    exports = write_operator_exports(plan.sites, assessment.villages, out_dir / "exports")
+    exports = write_operator_exports(
+        plan.sites, assessment.villages, out_dir / "exports", links=plan.links
+    )
     build_report(
         assessment.villages,
         plan.sites,
@@ -265,6 +388,7 @@ def run(
             scenario.inputs.villages,
             scenario.inputs.towers,
             loaded.boundaries_path,
+            scenario.inputs.dem,
             scenario.path,
         )
         if p is not None
@@ -276,6 +400,7 @@ def run(
         "python": platform.python_version(),
         "inputs": {str(p): h for p, h in file_hashes(inputs).items()},
         "settings": scenario.to_dict(),
+        "analysis": assessment_facts(assessment, scenario.analysis),
         "outputs": dict(
             file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"], base=out_dir)
         ),

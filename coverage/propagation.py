@@ -48,16 +48,22 @@ ENV_SUBURBAN = 2
 ENV_OPEN_RURAL = 3
 
 #: Model names as recorded per pair (``model`` column); a model's code is its index.
-MODEL_NAMES: tuple[str, ...] = ("hata", "cost231", "rma", "fspl", "itm")
+#: "itm" and "knife_edge" are the terrain models (``covgap.terrain``): a pair records
+#: one of them when a DEM answered for its path.
+MODEL_NAMES: tuple[str, ...] = ("hata", "cost231", "rma", "fspl", "itm", "knife_edge")
 MODEL_HATA = 0
 MODEL_COST231 = 1
 MODEL_RMA = 2
 MODEL_FSPL = 3
 MODEL_ITM = 4
+MODEL_KNIFE_EDGE = 5
 #: Input-only code of the ``"auto"`` choice.
 MODEL_AUTO = -1
-#: What :func:`path_loss_db` accepts as ``model``.
+#: What :func:`path_loss_db` accepts as ``model`` (the terrain-free choices).
 MODEL_CHOICES: tuple[str, ...] = ("auto", "hata", "cost231", "rma", "fspl")
+#: The terrain models (they need a DEM profile; see ``covgap.terrain``), in
+#: :data:`MODEL_NAMES` spelling.
+TERRAIN_MODEL_NAMES: tuple[str, ...] = ("itm", "knife_edge")
 
 ModelChoice = Literal["auto", "hata", "cost231", "rma", "fspl"]
 
@@ -725,6 +731,7 @@ def path_loss_db(
     environment: str | ArrayLike = "open_rural",
     *,
     terrain_loss_db: ArrayLike | None = None,
+    terrain_model: str = "itm",
 ) -> PathLoss:
     """Path loss per pair with the model chosen per pair → ``(loss_db, model_used, extrapolated)``.
 
@@ -766,10 +773,16 @@ def path_loss_db(
 
     Terrain seam: ``terrain_loss_db`` (same shape, NaN where no terrain model
     answered) replaces the loss where finite; those pairs are recorded as
-    ``"itm"`` and not extrapolated. Arguments as in the model functions
+    ``terrain_model`` (``"itm"`` or ``"knife_edge"``, the model that produced the
+    losses) and not extrapolated. Arguments as in the model functions
     (``freq_mhz`` MHz, heights m, ``d_km`` km, environment names).
     """
     code = model_code(model)
+    if terrain_model not in TERRAIN_MODEL_NAMES:
+        raise PropagationRangeError(
+            f"terrain_model = {terrain_model!r} is not one of {', '.join(TERRAIN_MODEL_NAMES)}",
+            column="terrain_model",
+        )
     f, hb, hm, d, env = np.broadcast_arrays(
         _f64(freq_mhz), _f64(hb_m), _f64(hm_m), _f64(d_km), environment_codes(environment)
     )
@@ -791,7 +804,7 @@ def path_loss_db(
         terrain = np.broadcast_to(_f64(terrain_loss_db), shape).ravel()
         has = np.isfinite(terrain)
         loss = np.where(has, terrain, loss)
-        used = np.where(has, MODEL_ITM, used).astype(np.int8)
+        used = np.where(has, MODEL_NAMES.index(terrain_model), used).astype(np.int8)
         ext = ext & ~has
     names = np.asarray(MODEL_NAMES)[used]
     return PathLoss(_out(loss.reshape(shape)), _out(names.reshape(shape)), _out(ext.reshape(shape)))
@@ -811,6 +824,7 @@ __all__ = [
     "MODEL_CHOICES",
     "MODEL_NAMES",
     "RMA_RANGE",
+    "TERRAIN_MODEL_NAMES",
     "PathLoss",
     "coef_pair_loss",
     "cost231_hata_db",

@@ -117,6 +117,7 @@ _PLANNING_OWNED = {
     "region_of": "[regions]",
     "seed": "the top-level seed",
     "power_tail_working_days": "[schedule] tasks (it is derived from their durations)",
+    "analysis": "[analysis] (siting uses the same coverage model)",
 }
 
 
@@ -263,6 +264,8 @@ def apply_planning(scenario: Scenario) -> Scenario:
         calendar=cal,
         deadlines=deadlines,
         power_tail_working_days=schedule.power_tail_working_days("grid"),
+        analysis=scenario.analysis,
+        seed=scenario.seed,
     )
     return dataclasses.replace(scenario, siting=siting, schedule=schedule)
 

@@ -1,73 +1,98 @@
-"""Build scheduler: CP-SAT over working days, plus a greedy yardstick (DESIGN §6).
+"""Build scheduler: CP-SAT in lexicographic stages, plus a greedy yardstick (DESIGN §6).
 
 Layers (PyJobShop style):
 
-1. :class:`ScheduleSettings` (+ :class:`Crew`, :class:`TaskTemplate`) — the scenario's
-   part, documented defaults;
+1. :class:`ScheduleSettings` (+ :class:`Crew`, :class:`TaskTemplate`,
+   :class:`covgap.calendar.RainWindow`) — the scenario's part, documented defaults;
 2. :func:`build_problem` → :class:`ProblemData` — the sites turned into integer data on
-   the working-day axis (task chains, eligible crew units, release and deadline
-   indices, horizon, objective weights); no solver objects;
-3. the CP-SAT model (``_CpModel``: variables, constraints, objective), solved by
-   :func:`plan_builds`; :func:`greedy_schedule` is the earliest-deadline-first list
-   scheduler on the same :class:`ProblemData`;
+   each region's tick axis (task chains, crew pools, release and deadline ticks, travel
+   between sites, fixed work from a progress file); no solver objects;
+3. the CP-SAT model (``_PartModel``), solved stage by stage by :func:`plan_builds`;
+   :func:`greedy_schedule` is the earliest-deadline-first list scheduler with
+   nearest-neighbour crew moves on the same :class:`ProblemData`;
 4. :class:`ScheduleResult` — ``tasks`` (``schedule.csv``), ``sites``
-   (``sites_schedule.csv``), solver status as data, objective terms, plain-text summary.
+   (``sites_schedule.csv``), status as data, objective terms and bounds, the greedy's
+   figures, what moved since a previous plan, why sites are late and the least extra
+   crews that would put them on time, a plain-text summary.
 
-Model. Time is the working-day index of :class:`covgap.calendar.WorkCalendar` (0 = the
-first working day on or after the planning start), so no task ever starts or ends
-on a Sunday or holiday. Per site the chain ``survey → permit → civil → tower →
-grid|solar → equipment → backhaul → integration`` (an ``upgrade`` skips civil and
-tower; the power task is ``grid`` or ``solar`` after the site's ``power`` column),
-each task a fixed-size interval; ``end ≤ start`` of the next. A task that needs a
-crew has one optional interval per eligible crew unit (same operator, region and
-crew kind), ``add_exactly_one`` over their presences and ``add_no_overlap`` per crew
-unit; a redundant ``add_cumulative`` per crew pool (all units of one operator ×
-region × kind) strengthens the bound. The ``grid`` task starts no earlier than the
-site's power date (rolled forward to a working day); ``solar`` has no release.
+**Clock.** Time is counted in *ticks* of work on the working-day axis of
+:class:`covgap.calendar.WorkCalendar`: ``ticks_per_day`` per working day (4 by default:
+two hours of an 8-hour day), fewer inside a region's rain window (a day that does
+``1/factor`` of the work). Sundays and holidays hold no tick, so no work ever falls on
+them. A task of ``D`` working days needs ``ceil(D × factor × ticks_per_day)`` ticks.
 
-Deadlines are soft: ``tardiness = max(0, last integration day − last working day on
-or before the deadline)`` in working days, and a ``late`` literal ⇔ tardiness > 0.
-The objective is lexicographic — sites late, then total tardiness, then makespan —
-as one weighted sum ``W1·late + W2·tardiness + makespan`` with
-``W2 = H + 1`` and ``W1 = W2·T_max + H + 1`` (``H`` the horizon in working days,
-``T_max = Σ_sites max(0, H − 1 − deadline_index)`` the largest possible total
-tardiness): the makespan lies in ``0…H`` so it can never outweigh one working day
-of tardiness, and ``W2·tardiness + makespan ≤ W2·T_max + H < W1`` so no tardiness
-saving can outweigh one more late site. The greedy schedule is given to CP-SAT as
-a complete hint, so CP-SAT starts from the yardstick.
+**Chain.** Per site ``survey → permit → civil → tower → grid|solar → equipment →
+backhaul → integration``; a site ``kind`` skips tasks (``upgrade``: civil and tower;
+``colocation``: tower), ``power`` picks grid or solar, ``backhaul`` sets the backhaul
+task's duration. ``grid`` starts no earlier than the site's power date; solar has no
+release. The deadline binds the end of integration (last working day on or before the
+deadline date).
 
-Two things keep it fast. *Decomposition*: sites that share no crew pool (with the
-default crews: different operator × region) are independent, so each such part is
-its own CP-SAT model, solved in a fixed order with a share of the deterministic time
-proportional to its tasks; the parts' lexicographic optima add up to the whole's
-(``Σ late`` and ``Σ tardiness`` are separable, and the largest part makespan is the
-whole's). *Energy cuts* (``_CpModel._add_energy_cuts``): redundant linear cuts
-``Σ_on-time d ≤ capacity × window`` per pool let the LP prove how many sites must be
-late (:attr:`ScheduleResult.n_late_lower_bound`), which the plain model cannot.
-Finally the solution is *left-justified* (``_left_justify``: every task as early as
-its predecessor, release and a free unit allow, in the solver's start order), which
-provably moves no task later and closes the idle gaps a time-limited search leaves.
+**Crews.** Units of one operator × region × kind are identical, so the model holds one
+``add_cumulative`` per pool with capacity = the number of units, not one optional
+interval per unit (no symmetry, far fewer variables); units are assigned afterwards by a
+serial schedule-generation pass that also places every crew move.
 
-Determinism: a fixed ``random_seed``, a deterministic time limit
-(``max_deterministic_time``) and either one worker or ``interleave_search=True``
-(deterministic whatever the number of workers); no wall-clock limit is set.
+**Travel.** A unit moving between sites drives ``great-circle × road_factor`` km at the
+region's speed; hours become ticks (rounded up) of ``work_hours_per_day /
+ticks_per_day`` hours each. In the model each crew interval is extended in front by its
+*least possible* inbound move (from the nearest other site of the pool, or a home base,
+0 after another task of the same site): a relaxation, so CP-SAT's bounds stay valid
+bounds of the real problem. The decoder then places tasks in the solver's start order
+with the real moves (unit chosen: earliest start, then nearest, then lowest index); a
+schedule that satisfies the real moves also satisfies the relaxation, so each decoded
+plan is the hint of the next stage. Every crew's sequence in the output respects its
+real travel times.
 
-Not modelled in this slice (a later scheduling issue): travel between a crew's
-consecutive sites (the seam: crew units keep their home base in :class:`Crew`,
-and ``_CpModel._add_crew_constraints`` is where transition times / a circuit per
-unit would replace the plain no-overlap), rain slow-down windows, the "least extra
-crews" explanation of late plans, re-planning with started tasks fixed.
+**Objective**, lexicographic, solved in stages per independent part (sites that share
+no crew pool: with crews per operator × region, each operator × region is a part, so
+the parts' optima add up to the whole's):
+
+1. *most sites on time*: each site's intervals are optional with one presence literal
+   (present ⇔ on time, hard deadline); a late site can always be appended after the
+   on-time work, so ``n − max on-time`` is the least number of late sites. Redundant
+   energy cuts per pool (``Σ_on-time d ≤ capacity × window``) give the LP its bound;
+2. *least total tardiness* (ticks) with ``Σ late ≤`` stage 1's count;
+3. *least makespan* with the tardiness fixed (only when stage 2 proved its optimum).
+
+Each stage starts from the previous decoded plan (a complete hint). Stage 1 starts from
+an earliest-deadline-first pass that drops a site which would end late (Moore–Hodgson
+style). The part's answer is the lexicographically best of the decoded stages and the
+greedy (so CP-SAT never reports worse than the yardstick).
+
+**Determinism.** A fixed ``random_seed``, a deterministic time limit per solve (a share
+of ``max_deterministic_time`` by part size and stage; what a solve leaves carries on),
+and either one worker or ``interleave_search``; the wall-clock limit
+``max_wall_time_s`` is a backstop only (when it bites, the result says so).
+
+**Late plans.** Each late site gets its reasons (``power date``: the chain from the
+power date alone ends after the deadline; ``travel``: the first crew move alone makes
+it late; ``crew capacity``: the pools that need more units), and
+:func:`least_extra_crews` finds the fewest extra units per pool (one CP-SAT model per
+late part with the pools' capacities as variables, started from a greedy search over
+crew counts and checked by a re-solve) that put every site on time except those the
+power date makes late.
+
+**Re-planning.** ``plan_builds(…, progress=…, previous=…)``: ``done`` tasks are kept as
+they were and leave the model; a ``started`` task keeps its unit and runs on from the
+planning start for the working days it still needs; the previous plan's starts are the
+first hint, and :attr:`ScheduleResult.moved` lists every task whose dates changed.
+
+Not modelled: exact crew routing (a circuit per unit) — the relaxation + decoder above
+replaces it on every pool size; costs of extra crews (every extra unit counts 1).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -76,17 +101,22 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from .admin import REGION_OF_PROVINCE
-from .calendar import WorkCalendar, to_date
+from .calendar import RainWindow, TickAxis, WorkCalendar, to_date
 from .errors import ScenarioError, SchemaError, SolverError
 from .schema import OPERATOR_SLUGS, OPERATORS
 
 __all__ = [
     "CREW_KINDS",
     "DEFAULT_TASKS",
+    "PROGRESS_STATUSES",
+    "SITE_COLUMNS",
     "STATUS_NAMES",
+    "TASK_COLUMNS",
     "TASK_ORDER",
     "Crew",
+    "ExtraCrews",
     "ProblemData",
+    "RainWindow",
     "ScheduleResult",
     "ScheduleSettings",
     "SiteData",
@@ -95,7 +125,9 @@ __all__ = [
     "build_problem",
     "default_crews",
     "greedy_schedule",
+    "least_extra_crews",
     "plan_builds",
+    "solve_rcpsp",
 ]
 
 #: The task names of ``schedule.csv``, in chain order (a site uses grid *or* solar).
@@ -112,6 +144,8 @@ TASK_ORDER: tuple[str, ...] = (
 )
 #: Crew kinds the default templates use.
 CREW_KINDS: tuple[str, ...] = ("survey", "civil", "rigging", "power", "rf")
+#: Task states a progress file may give.
+PROGRESS_STATUSES: tuple[str, ...] = ("done", "started")
 #: Every CP-SAT status, mapped explicitly to the name the result carries.
 STATUS_NAMES: dict[Any, str] = {
     cp_model.OPTIMAL: "OPTIMAL",
@@ -120,31 +154,51 @@ STATUS_NAMES: dict[Any, str] = {
     cp_model.MODEL_INVALID: "MODEL_INVALID",
     cp_model.UNKNOWN: "UNKNOWN",
 }
+TASK_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "operator",
+    "task",
+    "crew_id",
+    "start_date",
+    "finish_date",
+)
+SITE_COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "operator",
+    "group",
+    "deadline",
+    "finish_date",
+    "on_air_date",
+    "late_days",
+)
 
 _GROUP_ORDER: tuple[str, ...] = ("low_signal_powered", "low_signal_unpowered")
-#: Energy cuts kept per crew pool (see ``_CpModel._add_energy_cuts``).
-_MAX_CUTS_PER_POOL = 50
-#: Smallest deterministic-time share of one independent part.
-_MIN_PART_TIME = 0.05
+#: Energy cuts kept per crew pool (see ``_PartModel._add_energy_cuts``).
+_MAX_CUTS_PER_POOL = 60
+#: Share of a part's deterministic time per stage (on time, tardiness, makespan).
+_STAGE_SHARES = (0.45, 0.45, 0.10)
+#: Smallest deterministic time given to one solve.
+_MIN_SOLVE_TIME = 0.05
+_EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
 class TaskTemplate:
-    """One build task: its duration in working days (≥ 1) and the crew kind it needs
-    (``None``: no crew, e.g. a permit is the authority's time)."""
+    """One build task: its duration in working days (> 0; fractions allowed) and the crew
+    kind it needs (``None``: no crew, e.g. a permit is the authority's time)."""
 
     name: str
-    duration_days: int
-    crew_kind: str | None
+    duration_days: float
+    crew_kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.name not in TASK_ORDER:
             raise ScenarioError(
                 f"unknown task {self.name!r}: tasks are {', '.join(TASK_ORDER)}", column="tasks"
             )
-        if int(self.duration_days) < 1:
+        if not (math.isfinite(float(self.duration_days)) and float(self.duration_days) > 0):
             raise ScenarioError(
-                f"task {self.name!r}: duration_days must be ≥ 1 working day, "
+                f"task {self.name!r}: duration_days must be > 0 working days, "
                 f"got {self.duration_days}",
                 column="tasks",
             )
@@ -171,11 +225,8 @@ DEFAULT_TASKS: tuple[TaskTemplate, ...] = (
 @dataclass(frozen=True)
 class Crew:
     """A crew type of one operator in one planning region: ``count`` identical units
-    named ``<crew_id>/1 … <crew_id>/<count>``.
-
-    ``home_lon``/``home_lat`` (EPSG:4326 degrees) are the home base; they are kept for
-    travel times, which this slice does not model yet (NaN = unknown).
-    """
+    named ``<crew_id>/1 … <crew_id>/<count>``, based at ``home_lon``/``home_lat``
+    (EPSG:4326 degrees; NaN = unknown: no move from home is counted)."""
 
     crew_id: str
     operator: str
@@ -200,6 +251,13 @@ class Crew:
             raise ScenarioError(
                 f"crew {self.crew_id}: count must be ≥ 1, got {self.count}", column="crews"
             )
+        for name in ("home_lon", "home_lat"):
+            v = float(getattr(self, name))
+            object.__setattr__(self, name, v)
+        if not math.isnan(self.home_lon) and not -180 <= self.home_lon <= 180:
+            raise ScenarioError(f"crew {self.crew_id}: home_lon {self.home_lon} out of range")
+        if not math.isnan(self.home_lat) and not -90 <= self.home_lat <= 90:
+            raise ScenarioError(f"crew {self.crew_id}: home_lat {self.home_lat} out of range")
 
     @property
     def unit_ids(self) -> tuple[str, ...]:
@@ -219,7 +277,25 @@ def _default_targets() -> dict[str, dt.date]:
 
 
 def _default_skips() -> dict[str, tuple[str, ...]]:
-    return {"new": (), "upgrade": ("civil", "tower")}
+    return {"new": (), "upgrade": ("civil", "tower"), "colocation": ("tower",)}
+
+
+def _default_speeds() -> dict[str, float]:
+    # Mountain roads in the north and the highlands, flat but canal-cut in the Mekong.
+    return {
+        "Northwest": 25.0,
+        "Northeast": 30.0,
+        "Central Highlands": 30.0,
+        "North Central": 35.0,
+        "South Central Coast": 35.0,
+        "Mekong Delta": 30.0,
+        "Red River Delta": 40.0,
+        "Southeast": 40.0,
+    }
+
+
+def _default_backhaul_days() -> dict[str, float]:
+    return {"fibre": 4.0, "microwave": 2.0, "satellite": 1.0}
 
 
 @dataclass(frozen=True)
@@ -232,17 +308,37 @@ class ScheduleSettings:
         units of every needed kind per operator × region present in the sites.
     default_crew_count: units per default crew type (2).
     tasks: task templates (:data:`DEFAULT_TASKS`); every name of :data:`TASK_ORDER` once.
-    skip_tasks_by_kind: tasks a site kind skips (``upgrade`` skips civil and tower).
+    skip_tasks_by_kind: tasks a site kind skips (``upgrade``: civil and tower;
+        ``colocation``: tower).
+    backhaul_duration_days: backhaul task duration by the site's ``backhaul`` value
+        (fibre 4, microwave 2, satellite 1 working days); other values use the template.
+    duration_factor_by_province: province_code → factor on every task of its sites
+        (terrain; default none = 1). A site's own ``duration_factor`` column multiplies.
     deadlines: per group, inclusive (31 Aug / 30 Nov 2025); a site's own ``deadline``
         column, when present and not NaT, wins (siting sets it, DESIGN §3).
     on_air_lag_days: calendar days from the end of integration to on-air (10).
     on_air_targets: per group, the on-air target the summary reports against
         (14 Sep 2025 for the powered group).
     region_of: province_code → planning region, a mapping or a callable; ``None`` →
-        ``covgap.admin.REGION_OF_PROVINCE`` (the eight socio-economic regions).
-    max_deterministic_time: CP-SAT deterministic time limit over all parts (3; on the
-        355-site sample with default crews ≈ 20 s wall on 2 shared cores, and 10 gave
-        the same plan in ≈ 70 s).
+        ``covgap.admin.REGION_OF_PROVINCE`` (the eight socio-economic regions). A site's
+        own ``region`` column wins.
+    ticks_per_day: the clock's resolution (4 ticks per working day).
+    work_hours_per_day: hours in a working day (8): a tick is ``8 / 4 = 2`` hours.
+    rain_windows: rainy-season slow-downs (:class:`RainWindow`: region or ``"*"``,
+        start, end, factor ≥ 1); none by default.
+    travel: count crew moves between sites (True).
+    road_factor: road distance / great-circle distance (1.4).
+    speed_kmh: road speed where the region has none in ``speed_kmh_by_region`` (35).
+    speed_kmh_by_region: road speed per planning region, km/h (25 Northwest … 40 deltas).
+    max_deterministic_time: CP-SAT deterministic time over all parts and stages (10).
+    max_wall_time_s: wall-clock backstop over the whole solve (300 s); when it bites the
+        plan is still valid but may differ from run to run, and the result says so.
+    explain_deterministic_time: deterministic time for :func:`least_extra_crews` (4).
+    explain_late: compute reasons and least extra crews when sites are late (True).
+    max_extra_units_per_pool: search limit of :func:`least_extra_crews` (20).
+    route_max_visits: crew pools with at most this many visits get exact routes in the
+        model (a multiple circuit, O(visits²) arcs); larger pools keep the travel
+        relaxation and the decoder (20).
     seed: CP-SAT ``random_seed`` (0).
     num_workers: CP-SAT workers (2); reproducible with ``interleave_search=True`` or
         ``num_workers=1``.
@@ -254,11 +350,25 @@ class ScheduleSettings:
     default_crew_count: int = 2
     tasks: tuple[TaskTemplate, ...] = DEFAULT_TASKS
     skip_tasks_by_kind: Mapping[str, tuple[str, ...]] = field(default_factory=_default_skips)
+    backhaul_duration_days: Mapping[str, float] = field(default_factory=_default_backhaul_days)
+    duration_factor_by_province: Mapping[str, float] = field(default_factory=dict)
     deadlines: Mapping[str, dt.date] = field(default_factory=_default_deadlines)
     on_air_lag_days: int = 10
     on_air_targets: Mapping[str, dt.date] = field(default_factory=_default_targets)
     region_of: Mapping[str, str] | Callable[[str], str] | None = None
-    max_deterministic_time: float = 3.0
+    ticks_per_day: int = 4
+    work_hours_per_day: float = 8.0
+    rain_windows: tuple[RainWindow, ...] = ()
+    travel: bool = True
+    road_factor: float = 1.4
+    speed_kmh: float = 35.0
+    speed_kmh_by_region: Mapping[str, float] = field(default_factory=_default_speeds)
+    max_deterministic_time: float = 10.0
+    max_wall_time_s: float = 300.0
+    explain_deterministic_time: float = 4.0
+    explain_late: bool = True
+    max_extra_units_per_pool: int = 20
+    route_max_visits: int = 20
     seed: int = 0
     num_workers: int = 2
     interleave_search: bool = True
@@ -281,21 +391,53 @@ class ScheduleSettings:
                 raise ScenarioError(
                     f"skip_tasks_by_kind[{kind!r}] names unknown tasks {bad}", column="tasks"
                 )
-        if int(self.default_crew_count) < 1:
-            raise ScenarioError("default_crew_count must be ≥ 1", column="default_crew_count")
-        if int(self.on_air_lag_days) < 0:
-            raise ScenarioError("on_air_lag_days must be ≥ 0", column="on_air_lag_days")
-        if not self.max_deterministic_time > 0:
-            raise ScenarioError(
-                "max_deterministic_time must be > 0", column="max_deterministic_time"
-            )
-        if int(self.num_workers) < 1:
-            raise ScenarioError("num_workers must be ≥ 1", column="num_workers")
+        for key, value in self.backhaul_duration_days.items():
+            if not float(value) > 0:
+                raise ScenarioError(
+                    f"backhaul_duration_days[{key!r}] must be > 0, got {value}",
+                    column="backhaul_duration_days",
+                )
+        for key, value in self.duration_factor_by_province.items():
+            if not float(value) > 0:
+                raise ScenarioError(
+                    f"duration_factor_by_province[{key!r}] must be > 0, got {value}",
+                    column="duration_factor_by_province",
+                )
+        checks: list[tuple[str, bool]] = [
+            ("default_crew_count must be ≥ 1", int(self.default_crew_count) >= 1),
+            ("on_air_lag_days must be ≥ 0", int(self.on_air_lag_days) >= 0),
+            ("max_deterministic_time must be > 0", float(self.max_deterministic_time) > 0),
+            ("max_wall_time_s must be > 0", float(self.max_wall_time_s) > 0),
+            ("explain_deterministic_time must be > 0", float(self.explain_deterministic_time) > 0),
+            ("max_extra_units_per_pool must be ≥ 1", int(self.max_extra_units_per_pool) >= 1),
+            ("num_workers must be ≥ 1", int(self.num_workers) >= 1),
+            ("ticks_per_day must be between 1 and 48", 1 <= int(self.ticks_per_day) <= 48),
+            ("work_hours_per_day must be in (0, 24]", 0 < float(self.work_hours_per_day) <= 24),
+            ("road_factor must be ≥ 1", float(self.road_factor) >= 1),
+            ("speed_kmh must be > 0", float(self.speed_kmh) > 0),
+        ]
+        for message, ok in checks:
+            if not ok:
+                raise ScenarioError(message, column=message.split()[0])
+        for key, value in self.speed_kmh_by_region.items():
+            if not float(value) > 0:
+                raise ScenarioError(
+                    f"speed_kmh_by_region[{key!r}] must be > 0, got {value}",
+                    column="speed_kmh_by_region",
+                )
         if self.crews is not None:
             ids = [c.crew_id for c in self.crews]
             dup = sorted({i for i in ids if ids.count(i) > 1})
             if dup:
                 raise ScenarioError(f"duplicate crew_id {', '.join(dup)}", column="crews")
+            used = {t.crew_kind for t in self.tasks if t.crew_kind is not None}
+            for c in self.crews:
+                if c.kind not in used:
+                    raise ScenarioError(
+                        f"crew {c.crew_id}: kind {c.kind!r} is used by no task (task crew "
+                        f"kinds: {', '.join(sorted(used))})",
+                        column="crews",
+                    )
 
     @property
     def planning_start(self) -> dt.date:
@@ -319,13 +461,13 @@ class ScheduleSettings:
 
     def power_tail_working_days(self, power: str = "grid", kind: str = "new") -> int:
         """Working days from the start of the power task to the end of integration
-        (grid 2 + equipment 2 + backhaul 2 + integration 1 = 7 by default): siting uses
-        it to judge whether a ``power_eta`` comes in time for a deadline."""
+        (grid 2 + equipment 2 + backhaul 2 + integration 1 = 7 by default), rounded up:
+        siting uses it to judge whether a ``power_eta`` comes in time for a deadline."""
         chain = self.chain(kind, power)
         names = [t.name for t in chain]
         if power not in names:  # a site kind that skips the power task
             return 0
-        return sum(t.duration_days for t in chain[names.index(power) :])
+        return math.ceil(sum(float(t.duration_days) for t in chain[names.index(power) :]) - 1e-9)
 
     def region(self, province_code: str) -> str:
         """Planning region of a province (2025 code)."""
@@ -342,29 +484,48 @@ class ScheduleSettings:
             )
         return str(region_of[province_code])
 
+    def speed_kmh_in(self, region: str) -> float:
+        """Road speed of a region (km/h)."""
+        return float(self.speed_kmh_by_region.get(region, self.speed_kmh))
+
 
 # --------------------------------------------------------------------------- problem data
 @dataclass(frozen=True)
 class TaskData:
-    """One task of one site on the working-day axis.
+    """One task still to schedule, on its region's tick axis.
 
-    duration: working days; release: earliest start index (the power date for
-    ``grid``, else 0); units: indices into :attr:`ProblemData.units` of the crew units
-    that can do it (empty: no crew); pool: index of the crew pool (-1: no crew).
+    duration: ticks of work; release: earliest start tick (the power date for ``grid``,
+    the end of done work for the first task left); pool: index into
+    :attr:`ProblemData.pools` (-1: no crew); fixed_start / fixed_unit: a task already
+    started (from a progress file) runs on from tick 0 on that unit (-1: any unit);
+    shown_start: the date ``schedule.csv`` gives as its start (a started task keeps the
+    date it really started).
     """
 
     name: str
     duration: int
     crew_kind: str | None
     release: int
-    units: tuple[int, ...]
     pool: int
+    fixed_start: int | None = None
+    fixed_unit: int = -1
+    shown_start: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DoneTask:
+    """A task a progress file reports done: kept in the output as it was."""
+
+    name: str
+    start_date: dt.date
+    finish_date: dt.date
+    crew_id: str
 
 
 @dataclass(frozen=True)
 class SiteData:
-    """One site: identity, deadline (date and working-day index of the last working day
-    on or before it), power date (``None`` for solar) and its task chain."""
+    """One site: identity, deadline (date, working-day index and tick), power date
+    (``None`` for solar), location (EPSG:4326, NaN unknown) and the tasks left."""
 
     site_id: str
     operator: str
@@ -372,93 +533,93 @@ class SiteData:
     group: str
     kind: str
     power: str
+    backhaul: str
     deadline: dt.date
     deadline_index: int
+    deadline_tick: int
     power_date: dt.date | None
-    release_index: int
+    release_tick: int
     n_villages: int
+    lon: float
+    lat: float
     tasks: tuple[TaskData, ...]
+    done: tuple[DoneTask, ...] = ()
+
+    @property
+    def earliest_end(self) -> int:
+        """End tick (exclusive) of the tasks left with crews always free and no travel."""
+        t = 0
+        for task in self.tasks:
+            t = (
+                task.fixed_start + task.duration
+                if task.fixed_start is not None
+                else max(t, task.release) + task.duration
+            )
+        return t
+
+    @property
+    def chain_late_alone(self) -> bool:
+        """True when even with free crews next door the site ends after its deadline."""
+        return bool(self.tasks) and self.earliest_end > self.deadline_tick
 
 
 @dataclass(frozen=True)
 class ProblemData:
-    """The scheduling instance: sites (sorted by ``site_id``), crew units, pools, horizon.
+    """The scheduling instance: sites (sorted by ``site_id``), crew units and pools,
+    one tick axis per region, travel matrices on demand.
 
-    units: crew unit ids ``<crew_id>/<k>``; pools: per pool the unit indices (units of
-    one operator × region × kind); horizon: working days available (tasks end ≤ it).
+    units: crew unit ids ``<crew_id>/<k>``; unit_pool / unit_home: pool index and home
+    lon/lat per unit; pools: per pool the unit indices (units of one operator × region ×
+    kind); axes: region → :class:`TickAxis`.
     """
 
     sites: tuple[SiteData, ...]
     crews: tuple[Crew, ...]
     units: tuple[str, ...]
+    unit_pool: tuple[int, ...]
+    unit_home: tuple[tuple[float, float], ...]
     pools: tuple[tuple[int, ...], ...]
     pool_keys: tuple[tuple[str, str, str], ...]
-    horizon: int
+    axes: Mapping[str, TickAxis]
     calendar: WorkCalendar
+    ticks_per_day: int
     on_air_lag_days: int
+    travel: bool
+    road_factor: float
+    speeds_kmh: Mapping[str, float]
+    hours_per_tick: float
 
-    @property
-    def max_total_tardiness(self) -> int:
-        """``T_max``: total tardiness if every site ended on the last horizon day."""
-        return sum(max(0, self.horizon - 1 - s.deadline_index) for s in self.sites)
+    def axis(self, site: SiteData) -> TickAxis:
+        """The tick axis of a site's region."""
+        return self.axes[site.region]
 
-    @property
-    def weights(self) -> tuple[int, int, int]:
-        """``(W1, W2, 1)`` of the lexicographic weighted objective (module docstring)."""
-        w2 = self.horizon + 1
-        w1 = w2 * self.max_total_tardiness + self.horizon + 1
-        return (w1, w2, 1)
+    def travel_hours(self, lon1: Any, lat1: Any, lon2: Any, lat2: Any, region: str) -> Any:
+        """Road hours between points (degrees, EPSG:4326; numpy broadcasting; NaN → 0)."""
+        km = _haversine_km(lon1, lat1, lon2, lat2) * self.road_factor
+        hours = km / float(self.speeds_kmh[region])
+        return np.where(np.isnan(hours), 0.0, hours)
+
+    def ticks_of_hours(self, hours: Any) -> Any:
+        """Hours of driving → ticks (rounded up; 0 when travel is off)."""
+        if not self.travel:
+            return np.zeros_like(np.asarray(hours, dtype=float), dtype=np.int64)
+        return np.ceil(np.asarray(hours, dtype=float) / self.hours_per_tick - 1e-9).astype(np.int64)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description (``problem.json``): calendar, crews, sites, tasks."""
-        cal = self.calendar
+        """A JSON-ready summary of the instance on the tick axis (for debugging and the
+        benchmark; ``problem.json`` itself is written by :mod:`covgap.schedule_io`)."""
         return {
-            "time_unit": "working day",
-            "calendar": {
-                "start": cal.start.isoformat(),
-                "first_working_day": cal.first_working_day.isoformat(),
-                "days_off_weekly": list(cal.days_off_weekly),
-                "holidays": [h.isoformat() for h in cal.holidays],
-                "horizon_days": cal.horizon_days,
-            },
-            "horizon_working_days": self.horizon,
-            "on_air_lag_days": self.on_air_lag_days,
-            "objective": {
-                "terms": ["sites_late", "total_tardiness_working_days", "makespan_working_days"],
-                "weights": list(self.weights),
-            },
-            "crews": [
-                {
-                    "crew_id": c.crew_id,
-                    "operator": c.operator,
-                    "region": c.region,
-                    "kind": c.kind,
-                    "count": c.count,
-                    "home_lon": None if math.isnan(c.home_lon) else c.home_lon,
-                    "home_lat": None if math.isnan(c.home_lat) else c.home_lat,
-                }
-                for c in self.crews
-            ],
+            "time_unit": f"tick ({self.hours_per_tick:g} h; {self.ticks_per_day} per working day)",
+            "first_working_day": self.calendar.first_working_day.isoformat(),
+            "units": list(self.units),
             "sites": [
                 {
                     "site_id": s.site_id,
-                    "operator": s.operator,
                     "region": s.region,
-                    "group": s.group,
-                    "kind": s.kind,
-                    "power": s.power,
-                    "deadline": s.deadline.isoformat(),
-                    "deadline_index": s.deadline_index,
-                    "power_date": None if s.power_date is None else s.power_date.isoformat(),
-                    "release_index": s.release_index,
+                    "deadline_tick": s.deadline_tick,
+                    "release_tick": s.release_tick,
                     "tasks": [
-                        {
-                            "task": t.name,
-                            "duration_working_days": t.duration,
-                            "crew_kind": t.crew_kind,
-                            "release_index": t.release,
-                            "crew_units": [self.units[u] for u in t.units],
-                        }
+                        {"task": t.name, "ticks": t.duration, "release": t.release, "pool": t.pool}
                         for t in s.tasks
                     ],
                 }
@@ -467,20 +628,34 @@ class ProblemData:
         }
 
 
+def _haversine_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(x, dtype=float)) for x in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
 
 
-_REQUIRED_SITE_COLUMNS = ("site_id", "operator", "group", "power", "province_code")
+_REQUIRED_SITE_COLUMNS = ("site_id", "operator", "group", "power")
 
 
 def _check_sites(sites: pd.DataFrame) -> None:
     missing = [c for c in _REQUIRED_SITE_COLUMNS if c not in sites.columns]
+    if "province_code" not in sites.columns and "region" not in sites.columns:
+        missing.append("province_code")
     if missing:
         raise SchemaError(
             f"sites lack column(s) {', '.join(missing)} (needed: "
-            f"{', '.join(_REQUIRED_SITE_COLUMNS)}; optional: kind, power_date, deadline)",
+            f"{', '.join(_REQUIRED_SITE_COLUMNS)}, province_code or region; optional: kind, "
+            "power_date, deadline, backhaul, lon/lat or geometry, duration_factor)",
             column=missing[0],
         )
     ids = sites["site_id"].astype(str)
@@ -503,38 +678,77 @@ def _check_sites(sites: pd.DataFrame) -> None:
         )
 
 
-def _site_kind(sites: pd.DataFrame) -> list[str]:
-    if "kind" not in sites.columns:
-        return ["new"] * len(sites)
-    return [("new" if pd.isna(k) else str(k)) for k in sites["kind"]]
+def _column(sites: pd.DataFrame, name: str, default: Any) -> list[Any]:
+    if name not in sites.columns:
+        return [default] * len(sites)
+    return [default if _missing(v) else v for v in sites[name].tolist()]
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _site_regions(sites: pd.DataFrame, settings: ScheduleSettings) -> list[str]:
+    given = _column(sites, "region", None)
+    codes = _column(sites, "province_code", None)
+    out = []
+    for region, code, sid in zip(given, codes, sites["site_id"].astype(str), strict=True):
+        if region is not None:
+            out.append(str(region))
+        elif code is None:
+            raise SchemaError(f"site {sid}: neither region nor province_code", column="region")
+        else:
+            out.append(settings.region(str(code)))
+    return out
+
+
+def _site_lonlat(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    n = len(sites)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if isinstance(sites, gpd.GeoDataFrame) and n and sites.geometry is not None:
+        geom = sites.geometry
+        if geom.crs is not None and geom.crs.to_epsg() != 4326:
+            geom = geom.to_crs(4326)
+        ok = ~(geom.isna() | geom.is_empty)
+        rep = geom[ok]
+        if len(rep) and not (rep.geom_type == "Point").all():
+            rep = rep.representative_point()
+        lon[ok.to_numpy()] = rep.x.to_numpy()
+        lat[ok.to_numpy()] = rep.y.to_numpy()
+    for name, arr in (("lon", lon), ("lat", lat)):
+        if name in sites.columns:
+            vals = pd.to_numeric(sites[name], errors="coerce").to_numpy(dtype=float)
+            arr[:] = np.where(np.isnan(arr), vals, arr)
+    return lon, lat
 
 
 def default_crews(sites: pd.DataFrame, settings: ScheduleSettings) -> tuple[Crew, ...]:
     """The default crew set: for every operator × region present in ``sites`` and every
     crew kind the templates use, ``settings.default_crew_count`` units, named
     ``<operator-slug>-<region-slug>-<kind>``, based at the mean lon/lat of those sites
-    (EPSG:4326; NaN without geometry). Ordered by operator (canonical), region, kind."""
+    (EPSG:4326; NaN without locations). Ordered by operator (canonical), region, kind."""
     _check_sites(sites)
-    kinds = []
+    kinds: list[str] = []
     for t in settings.tasks:
         if t.crew_kind is not None and t.crew_kind not in kinds:
             kinds.append(t.crew_kind)
-    regions = [settings.region(str(p)) for p in sites["province_code"]]
+    lon, lat = _site_lonlat(sites)
     frame = pd.DataFrame(
-        {"operator": sites["operator"].astype(str).to_numpy(), "region": regions},
-        index=sites.index,
+        {
+            "operator": sites["operator"].astype(str).to_numpy(),
+            "region": _site_regions(sites, settings),
+            "lon": lon,
+            "lat": lat,
+        }
     )
-    geom = None
-    if isinstance(sites, gpd.GeoDataFrame) and len(sites):
-        geom = sites.geometry
-        if geom.crs is not None and geom.crs.to_epsg() != 4326:
-            geom = geom.to_crs(4326)
-    if geom is not None:
-        frame["lon"] = [g.x if g is not None and not g.is_empty else np.nan for g in geom]
-        frame["lat"] = [g.y if g is not None and not g.is_empty else np.nan for g in geom]
-    else:
-        frame["lon"] = np.nan
-        frame["lat"] = np.nan
     crews: list[Crew] = []
     op_rank = {op: i for i, op in enumerate(OPERATORS)}
     keys = sorted(
@@ -543,8 +757,8 @@ def default_crews(sites: pd.DataFrame, settings: ScheduleSettings) -> tuple[Crew
     )
     for op, reg in keys:
         part = frame[(frame["operator"] == op) & (frame["region"] == reg)]
-        lon = float(part["lon"].mean()) if part["lon"].notna().any() else math.nan
-        lat = float(part["lat"].mean()) if part["lat"].notna().any() else math.nan
+        mlon = float(part["lon"].mean()) if part["lon"].notna().any() else math.nan
+        mlat = float(part["lat"].mean()) if part["lat"].notna().any() else math.nan
         for kind in kinds:
             crews.append(
                 Crew(
@@ -553,23 +767,37 @@ def default_crews(sites: pd.DataFrame, settings: ScheduleSettings) -> tuple[Crew
                     region=reg,
                     kind=kind,
                     count=int(settings.default_crew_count),
-                    home_lon=round(lon, 6) if not math.isnan(lon) else lon,
-                    home_lat=round(lat, 6) if not math.isnan(lat) else lat,
+                    home_lon=round(mlon, 6) if not math.isnan(mlon) else mlon,
+                    home_lat=round(mlat, 6) if not math.isnan(mlat) else mlat,
                 )
             )
     return tuple(crews)
 
 
 def _date_or_none(value: Any) -> dt.date | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if _missing(value):
         return None
     return to_date(value)
 
 
-def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemData:
-    """Turn the sites (siting output: ``site_id, operator, group, power,
-    province_code`` and optionally ``kind``, ``power_date``, ``deadline``,
-    ``n_villages``, geometry) into :class:`ProblemData` on the working-day axis.
+def _duration_ticks(days: float, factor: float, ticks_per_day: int) -> int:
+    return max(1, math.ceil(float(days) * float(factor) * ticks_per_day - 1e-9))
+
+
+def build_problem(
+    sites: pd.DataFrame,
+    settings: ScheduleSettings,
+    *,
+    progress: pd.DataFrame | None = None,
+) -> ProblemData:
+    """Turn the sites (siting output: ``site_id, operator, group, power`` and
+    ``province_code`` or ``region``; optionally ``kind`` (new/upgrade/colocation),
+    ``power_date`` (required for grid), ``deadline``, ``backhaul``, ``n_villages``,
+    ``duration_factor``, ``duration_<task>`` (working days, overrides the template),
+    geometry or ``lon``/``lat``) into :class:`ProblemData`.
+
+    progress: tasks already ``done`` or ``started`` (:func:`covgap.schedule_io.read_progress`
+    checks the file; columns ``site_id, task, status, start_date, finish_date, crew_id``).
 
     Raises :class:`SchemaError` for bad site rows, :class:`ScenarioError` when no crew
     can do a task of a site, :class:`SolverError` when a site cannot finish inside the
@@ -578,8 +806,17 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
     _check_sites(sites)
     cal = settings.calendar
     crews = settings.crews if settings.crews is not None else default_crews(sites, settings)
+    regions_all = _site_regions(sites, settings)
+    region_set = sorted(set(regions_all) | {c.region for c in crews})
+    axes = {
+        r: TickAxis(cal, settings.ticks_per_day, settings.rain_windows, region=r)
+        for r in region_set
+    }
+    K = int(settings.ticks_per_day)
 
     units: list[str] = []
+    unit_pool: list[int] = []
+    unit_home: list[tuple[float, float]] = []
     pool_index: dict[tuple[str, str, str], int] = {}
     pools: list[list[int]] = []
     for crew in crews:
@@ -589,25 +826,43 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
             pools.append([])
         for uid in crew.unit_ids:
             pools[pool_index[key]].append(len(units))
+            unit_pool.append(pool_index[key])
+            unit_home.append((crew.home_lon, crew.home_lat))
             units.append(uid)
+    unit_of_id = {u: i for i, u in enumerate(units)}
 
-    order = np.argsort(sites["site_id"].astype(str).to_numpy(), kind="stable")
-    kinds = _site_kind(sites)
-    has_deadline_col = "deadline" in sites.columns
-    has_power_date_col = "power_date" in sites.columns
+    prog: dict[tuple[str, str], Any] = {}
+    if progress is not None and len(progress):
+        for prow in progress.itertuples(index=False):
+            prog[(str(prow.site_id), str(prow.task))] = prow
+
+    ids = sites["site_id"].astype(str).to_numpy()
+    order = np.argsort(ids, kind="stable")
+    kinds = [str(k) for k in _column(sites, "kind", "new")]
+    backhauls = [str(b) for b in _column(sites, "backhaul", "")]
+    groups = sites["group"].astype(str).tolist()
+    powers = sites["power"].astype(str).tolist()
+    operators = sites["operator"].astype(str).tolist()
+    deadlines_col = _column(sites, "deadline", None)
+    power_dates = _column(sites, "power_date", None)
+    n_vill = _column(sites, "n_villages", 1)
+    factors = _column(sites, "duration_factor", 1.0)
+    provinces = _column(sites, "province_code", None)
+    lon, lat = _site_lonlat(sites)
+    overrides = {n: _column(sites, f"duration_{n}", None) for n in TASK_ORDER}
     site_data: list[SiteData] = []
     for pos in order:
-        row = sites.iloc[int(pos)]
-        site_id = str(row["site_id"])
-        kind = kinds[int(pos)]
+        p = int(pos)
+        site_id = str(ids[p])
+        kind = kinds[p]
         if kind not in settings.skip_tasks_by_kind:
             raise SchemaError(
                 f"site {site_id}: kind {kind!r} is not one of "
                 f"{', '.join(settings.skip_tasks_by_kind)}",
                 column="kind",
             )
-        group = str(row["group"])
-        deadline = _date_or_none(row["deadline"]) if has_deadline_col else None
+        group = groups[p]
+        deadline = _date_or_none(deadlines_col[p])
         if deadline is None:
             if group not in settings.deadlines:
                 raise SchemaError(
@@ -616,8 +871,8 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
                     column="group",
                 )
             deadline = to_date(settings.deadlines[group])
-        power = str(row["power"])
-        power_date = _date_or_none(row["power_date"]) if has_power_date_col else None
+        power = powers[p]
+        power_date = _date_or_none(power_dates[p])
         if power == "grid" and power_date is None:
             raise SchemaError(
                 f"site {site_id}: power is 'grid' but power_date is empty (the day grid "
@@ -626,12 +881,37 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
             )
         if power == "solar":
             power_date = None
-        release = 0 if power_date is None else max(0, cal.index_of(power_date, side="after"))
-        operator = str(row["operator"])
-        region = settings.region(str(row["province_code"]))
+        region = regions_all[p]
+        axis = axes[region]
+        operator = operators[p]
+        factor = float(factors[p])
+        if provinces[p] is not None:
+            factor *= float(settings.duration_factor_by_province.get(str(provinces[p]), 1.0))
+        if not (math.isfinite(factor) and factor > 0):
+            raise SchemaError(
+                f"site {site_id}: duration_factor must be > 0, got {factor}",
+                column="duration_factor",
+            )
+        release_index = 0 if power_date is None else max(0, cal.index_of(power_date, side="after"))
+        release_tick = axis.first_tick(release_index)
+        dl_index = cal.index_of(deadline, side="before")
+        deadline_tick = axis.first_tick(dl_index + 1)
         tasks: list[TaskData] = []
+        done: list[DoneTask] = []
+        after_done = 0
         for tpl in settings.chain(kind, power):
-            unit_ids: tuple[int, ...] = ()
+            days = float(tpl.duration_days)
+            if tpl.name == "backhaul" and backhauls[p] in settings.backhaul_duration_days:
+                days = float(settings.backhaul_duration_days[backhauls[p]])
+            override = overrides[tpl.name][p]
+            if override is not None:
+                days = float(override)
+                if not (math.isfinite(days) and days > 0):
+                    raise SchemaError(
+                        f"site {site_id}: duration_{tpl.name} must be > 0 working days, "
+                        f"got {override}",
+                        column=f"duration_{tpl.name}",
+                    )
             pool = -1
             if tpl.crew_kind is not None:
                 key = (operator, region, tpl.crew_kind)
@@ -642,20 +922,57 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
                         column="crews",
                     )
                 pool = pool_index[key]
-                unit_ids = tuple(pools[pool])
+            ticks = _duration_ticks(days, factor, K)
+            release = release_tick if tpl.name == "grid" else 0
+            row = prog.get((site_id, tpl.name))
+            if row is not None and str(row.status) == "done":
+                done.append(
+                    DoneTask(
+                        tpl.name,
+                        to_date(row.start_date),
+                        to_date(row.finish_date),
+                        "" if _missing(row.crew_id) else str(row.crew_id),
+                    )
+                )
+                fin = to_date(row.finish_date)
+                after_done = max(after_done, axis.first_tick(cal.index_of(fin, side="before") + 1))
+                continue
+            fixed_start: int | None = None
+            fixed_unit = -1
+            shown: dt.date | None = None
+            if row is not None and str(row.status) == "started":
+                started = to_date(row.start_date)
+                shown = started
+                s_idx = cal.index_of(started, side="after")
+                if s_idx >= 0:  # starts on or after the planning start: fixed there
+                    fixed_start = axis.first_tick(s_idx)
+                else:  # worked from then until the planning start; the rest from tick 0
+                    worked = -s_idx
+                    ticks = max(1, ticks - worked * K)
+                    fixed_start = 0
+                if not _missing(getattr(row, "crew_id", None)):
+                    unit = unit_of_id.get(str(row.crew_id))
+                    if unit is None or unit_pool[unit] != pool:
+                        raise SchemaError(
+                            f"site {site_id} task {tpl.name}: crew unit {row.crew_id!r} is not "
+                            f"a unit of the {tpl.crew_kind!r} crews of {operator} in {region}",
+                            column="crew_id",
+                        )
+                    fixed_unit = unit
+            if not tasks:
+                release = max(release, after_done)
             tasks.append(
                 TaskData(
                     name=tpl.name,
-                    duration=int(tpl.duration_days),
+                    duration=int(ticks),
                     crew_kind=tpl.crew_kind,
-                    release=release if tpl.name == "grid" else 0,
-                    units=unit_ids,
+                    release=int(release),
                     pool=pool,
+                    fixed_start=fixed_start,
+                    fixed_unit=fixed_unit,
+                    shown_start=shown,
                 )
             )
-        n_villages = 1
-        if "n_villages" in sites.columns and not pd.isna(row["n_villages"]):
-            n_villages = int(row["n_villages"])
         site_data.append(
             SiteData(
                 site_id=site_id,
@@ -664,408 +981,740 @@ def build_problem(sites: pd.DataFrame, settings: ScheduleSettings) -> ProblemDat
                 group=group,
                 kind=kind,
                 power=power,
+                backhaul=backhauls[p],
                 deadline=deadline,
-                deadline_index=cal.index_of(deadline, side="before"),
+                deadline_index=dl_index,
+                deadline_tick=deadline_tick,
                 power_date=power_date,
-                release_index=release,
-                n_villages=n_villages,
+                release_tick=release_tick,
+                n_villages=int(n_vill[p]),
+                lon=float(lon[p]),
+                lat=float(lat[p]),
                 tasks=tuple(tasks),
+                done=tuple(done),
             )
         )
-
-    total = sum(t.duration for s in site_data for t in s.tasks)
-    max_release = max((s.release_index for s in site_data), default=0)
-    horizon = min(cal.horizon_index, max_release + total)
-    for s in site_data:
-        earliest = _earliest_finish(s)
-        if earliest > horizon:
-            raise SolverError(
-                f"site {s.site_id} cannot finish inside the calendar horizon "
-                f"({cal.horizon_days} days from {cal.start}, last working day "
-                f"{cal.date_of(cal.horizon_index - 1)}) even with free crews: its chain "
-                f"ends on working day {earliest} (power date {s.power_date}); "
-                "extend the calendar's horizon_days"
-            )
-    return ProblemData(
+    problem = ProblemData(
         sites=tuple(site_data),
         crews=tuple(crews),
         units=tuple(units),
+        unit_pool=tuple(unit_pool),
+        unit_home=tuple(unit_home),
         pools=tuple(tuple(p) for p in pools),
         pool_keys=tuple(pool_index),
-        horizon=horizon,
+        axes=axes,
         calendar=cal,
+        ticks_per_day=K,
         on_air_lag_days=int(settings.on_air_lag_days),
+        travel=bool(settings.travel),
+        road_factor=float(settings.road_factor),
+        speeds_kmh={r: settings.speed_kmh_in(r) for r in region_set},
+        hours_per_tick=float(settings.work_hours_per_day) / K,
     )
+    for s in problem.sites:
+        horizon = problem.axis(s).horizon
+        if s.tasks and s.earliest_end > horizon:
+            raise SolverError(
+                f"site {s.site_id} cannot finish inside the calendar horizon "
+                f"({cal.horizon_days} days from {cal.start}, last working day "
+                f"{cal.date_of(cal.horizon_index - 1)}) even with free crews "
+                f"(power date {s.power_date}); extend the calendar's horizon_days"
+            )
+    return problem
 
 
-def _earliest_finish(site: SiteData) -> int:
-    """End index (exclusive) of the site's chain with crews always free."""
-    t = 0
-    for task in site.tasks:
-        t = max(t, task.release) + task.duration
-    return t
+# --------------------------------------------------------------------------- blocks, travel
+#: A block of a site's chain: tasks ``i0 … i1`` (indices into ``SiteData.tasks``) done
+#: back to back in one visit by one unit of ``pool`` (-1: one task without crew);
+#: ``offsets`` are the tasks' start offsets from the block's start.
+Block = tuple[int, int, int, int, tuple[int, ...]]  # (i0, i1, pool, duration, offsets)
 
 
-# --------------------------------------------------------------------------- result
-@dataclass(frozen=True, eq=False)
-class ScheduleResult:
-    """A schedule (CP-SAT or greedy) and how good it is.
-
-    tasks: ``site_id, operator, task, crew_id, start_date, finish_date`` (ISO dates;
-        finish = last working day, inclusive; crew_id ``""`` for tasks without crew).
-    sites: ``site_id, operator, group, deadline, finish_date, on_air_date, late_days``
-        (ISO dates; late_days = calendar days after the deadline, 0 when on time).
-    status: ``OPTIMAL`` / ``FEASIBLE`` (``INFEASIBLE``, ``MODEL_INVALID``, ``UNKNOWN``
-        never come back: :func:`plan_builds` raises :class:`SolverError`).
-    objective: ``W1·n_late + W2·tardiness + makespan`` (weights of
-        :attr:`ProblemData.weights`, the same for both methods, so comparable).
-    lower_bound: CP-SAT's proven bound on ``objective`` (NaN for the greedy).
-    n_late, total_late_days: late sites and their calendar days late.
-    total_tardiness_working_days, makespan_working_days: the other objective terms.
-    n_late_lower_bound: sites that must be late in any schedule (from the bound).
-    runtime_s: wall-clock seconds (not reproducible; never written to outputs).
-    method: ``"cp-sat"`` or ``"greedy-edf"``.
-    """
-
-    tasks: pd.DataFrame
-    sites: pd.DataFrame
-    status: str
-    objective: float
-    lower_bound: float
-    n_late: int
-    total_late_days: int
-    total_tardiness_working_days: int
-    makespan_working_days: int
-    n_late_lower_bound: int
-    runtime_s: float
-    summary: str
-    method: str
-    problem: ProblemData
-
-    @property
-    def lexicographic(self) -> tuple[int, int, int]:
-        """``(sites late, total tardiness in working days, makespan in working days)``."""
-        return (self.n_late, self.total_tardiness_working_days, self.makespan_working_days)
+def _blocks(site: SiteData) -> list[Block]:
+    """Consecutive tasks of one site that need the same crew pool form one visit (the RF
+    crew installs equipment, backhaul and integration in one stay); a task without crew
+    is a block of its own. A started task always opens a block."""
+    out: list[Block] = []
+    i = 0
+    tasks = site.tasks
+    while i < len(tasks):
+        j = i
+        if tasks[i].pool >= 0:
+            while (
+                j + 1 < len(tasks)
+                and tasks[j + 1].pool == tasks[i].pool
+                and tasks[j + 1].fixed_start is None
+                and tasks[j + 1].release == 0
+            ):
+                j += 1
+        offsets = []
+        acc = 0
+        for k in range(i, j + 1):
+            offsets.append(acc)
+            acc += tasks[k].duration
+        out.append((i, j, tasks[i].pool, acc, tuple(offsets)))
+        i = j + 1
+    return out
 
 
-TASK_COLUMNS = ("site_id", "operator", "task", "crew_id", "start_date", "finish_date")
-SITE_COLUMNS = (
-    "site_id",
-    "operator",
-    "group",
-    "deadline",
-    "finish_date",
-    "on_air_date",
-    "late_days",
-)
+class _Travel:
+    """Travel ticks between the sites of one part and from the units' homes (cached)."""
+
+    def __init__(self, problem: ProblemData, site_indices: Sequence[int]) -> None:
+        self.problem = problem
+        self.local = {s: k for k, s in enumerate(site_indices)}
+        sites = [problem.sites[i] for i in site_indices]
+        self.lon = np.array([s.lon for s in sites], dtype=float)
+        self.lat = np.array([s.lat for s in sites], dtype=float)
+        self.region = sites[0].region if sites else ""
+        n = len(sites)
+        if n and problem.travel:
+            hours = problem.travel_hours(
+                self.lon[:, None],
+                self.lat[:, None],
+                self.lon[None, :],
+                self.lat[None, :],
+                self.region,
+            )
+            self.site_ticks = problem.ticks_of_hours(hours)
+            self.site_hours = np.asarray(hours, dtype=float)
+        else:
+            self.site_ticks = np.zeros((n, n), dtype=np.int64)
+            self.site_hours = np.zeros((n, n))
+        self._home: dict[int, np.ndarray] = {}
+
+    def between(self, a: int, b: int) -> int:
+        """Ticks from site ``a`` to site ``b`` (global site indices)."""
+        if a == b:
+            return 0
+        return int(self.site_ticks[self.local[a], self.local[b]])
+
+    def home(self, unit: int) -> np.ndarray:
+        """Ticks from the unit's home to every site of the part."""
+        if unit not in self._home:
+            hl, ht = self.problem.unit_home[unit]
+            if not self.problem.travel or math.isnan(hl) or math.isnan(ht) or not len(self.lon):
+                self._home[unit] = np.zeros(len(self.lon), dtype=np.int64)
+            else:
+                h = self.problem.travel_hours(hl, ht, self.lon, self.lat, self.region)
+                self._home[unit] = self.problem.ticks_of_hours(h)
+        return self._home[unit]
+
+    def from_home(self, unit: int, site: int) -> int:
+        return int(self.home(unit)[self.local[site]])
+
+    def pool_home(self, pool: int, site: int) -> int:
+        """Least move from a home of the pool's units to ``site``."""
+        return min(self.from_home(u, site) for u in self.problem.pools[pool])
 
 
+def _min_inbound(
+    problem: ProblemData, part: Sequence[int], travel: _Travel
+) -> dict[tuple[int, int], int]:
+    """Per crew block ``(site, block)`` the least move any unit could make to reach it:
+    the least of the moves from another site of the pool and from the pool's homes."""
+    by_pool: dict[int, list[int]] = {}
+    for s in part:
+        for b in _blocks(problem.sites[s]):
+            if b[2] >= 0 and s not in by_pool.setdefault(b[2], []):
+                by_pool[b[2]].append(s)
+    least_of: dict[tuple[int, int], int] = {}
+    for pool, members in by_pool.items():
+        loc = np.array([travel.local[s] for s in members])
+        sub = travel.site_ticks[np.ix_(loc, loc)].astype(float)
+        np.fill_diagonal(sub, np.inf)
+        from_sites = sub.min(axis=0) if len(members) > 1 else np.full(len(members), np.inf)
+        homes = np.min([travel.home(u)[loc] for u in problem.pools[pool]], axis=0)
+        least = np.minimum(from_sites, homes)
+        for k, s in enumerate(members):
+            least_of[(s, pool)] = int(least[k])
+    out: dict[tuple[int, int], int] = {}
+    for s in part:
+        seen: set[int] = set()
+        for b_idx, b in enumerate(_blocks(problem.sites[s])):
+            if b[2] >= 0:
+                # A second visit of the same pool to the same site may follow the first.
+                out[(s, b_idx)] = 0 if b[2] in seen else least_of[(s, b[2])]
+                seen.add(b[2])
+    return out
+
+
+# --------------------------------------------------------------------------- decoding
 @dataclass(frozen=True)
 class _Assignment:
-    """A complete schedule on the index axis: start per (site, task) and the unit index
-    doing it (-1 without crew)."""
+    """A complete schedule on the tick axes: start per (site, task left) and the unit
+    index doing it (-1 without crew)."""
 
     starts: tuple[tuple[int, ...], ...]
     units: tuple[tuple[int, ...], ...]
 
 
-def _result(
-    problem: ProblemData,
-    settings: ScheduleSettings,
-    assignment: _Assignment,
-    *,
-    status: str,
-    lower_bound: float,
-    late_lower_bound: int,
-    runtime_s: float,
-    method: str,
-) -> ScheduleResult:
-    cal = problem.calendar
-    lag = dt.timedelta(days=problem.on_air_lag_days)
-    task_rows: list[tuple[str, str, str, str, str, str]] = []
-    site_rows: list[tuple[str, str, str, str, str, str, int]] = []
-    n_late_wd = 0
-    tard_total = 0
-    makespan = 0
-    waiting: list[tuple[SiteData, dt.date]] = []
-    finishes: list[dt.date] = []
-    for s_idx, site in enumerate(problem.sites):
-        starts = assignment.starts[s_idx]
-        units = assignment.units[s_idx]
-        first = cal.iso_dates_of(starts)
-        last = cal.iso_dates_of(
-            [st + t.duration - 1 for st, t in zip(starts, site.tasks, strict=True)]
-        )
-        for t_idx, task in enumerate(site.tasks):
-            unit = units[t_idx]
-            task_rows.append(
-                (
-                    site.site_id,
-                    site.operator,
-                    task.name,
-                    problem.units[unit] if unit >= 0 else "",
-                    first[t_idx],
-                    last[t_idx],
-                )
-            )
-            if task.name == "grid" and t_idx > 0:
-                prev_end = starts[t_idx - 1] + site.tasks[t_idx - 1].duration
-                if starts[t_idx] == task.release and task.release > prev_end:
-                    assert site.power_date is not None
-                    waiting.append((site, site.power_date))
-        end = starts[-1] + site.tasks[-1].duration  # exclusive index
-        makespan = max(makespan, end)
-        tard = max(0, end - 1 - site.deadline_index)
-        tard_total += tard
-        n_late_wd += tard > 0
-        finish = dt.date.fromisoformat(last[-1])
-        finishes.append(finish)
-        late_days = max(0, (finish - site.deadline).days)
-        site_rows.append(
-            (
-                site.site_id,
-                site.operator,
-                site.group,
-                site.deadline.isoformat(),
-                last[-1],
-                (finish + lag).isoformat(),
-                late_days,
-            )
-        )
-    tasks = pd.DataFrame(task_rows, columns=list(TASK_COLUMNS))
-    sites_df = pd.DataFrame(site_rows, columns=list(SITE_COLUMNS))
-    sites_df["late_days"] = sites_df["late_days"].astype("int64")
-    n_late = int((sites_df["late_days"] > 0).sum())
-    # A site is late on the working-day axis exactly when it is late in calendar days.
-    assert n_late == n_late_wd
-    w1, w2, w3 = problem.weights
-    objective = float(w1 * n_late + w2 * tard_total + w3 * makespan)
-    late_lb = int(late_lower_bound)
-    summary = _summary(
-        problem,
-        settings,
-        sites_df,
-        waiting,
-        status=status,
-        method=method,
-        late_lb=late_lb,
-    )
-    return ScheduleResult(
-        tasks=tasks,
-        sites=sites_df,
-        status=status,
-        objective=objective,
-        lower_bound=float(lower_bound),
-        n_late=n_late,
-        total_late_days=int(sites_df["late_days"].sum()),
-        total_tardiness_working_days=int(tard_total),
-        makespan_working_days=int(makespan),
-        n_late_lower_bound=int(late_lb),
-        runtime_s=float(runtime_s),
-        summary=summary,
-        method=method,
-        problem=problem,
-    )
+class _Sgs:
+    """Serial schedule generation with real travel, for one part: place blocks one by
+    one, each as early as its chain predecessor, its release and a gap of a unit of its
+    pool (with the moves in and out of the gap) allow; the unit chosen is the one that
+    can start earliest, then the nearest, then the lowest index (or a forced unit)."""
 
+    def __init__(self, problem: ProblemData, part: Sequence[int], travel: _Travel) -> None:
+        self.problem = problem
+        self.travel = travel
+        self.blocks = {s: _blocks(problem.sites[s]) for s in part}
+        self.busy: dict[int, list[tuple[int, int, int]]] = {}  # unit → sorted (start, end, site)
+        self.starts: dict[int, list[int]] = {s: [-1] * len(problem.sites[s].tasks) for s in part}
+        self.units: dict[int, list[int]] = {s: [-1] * len(problem.sites[s].tasks) for s in part}
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    def _fit(self, unit: int, site: int, est: int, dur: int) -> tuple[int, int]:
+        """Earliest start ≥ est on ``unit`` and the move into it."""
+        busy = self.busy.setdefault(unit, [])
+        tr = self.travel
+        pos = max(0, bisect_left(busy, (est, -1, -1)) - 1)
+        while True:
+            if pos == 0:
+                prev_end, move = 0, tr.from_home(unit, site)
+            else:
+                p = busy[pos - 1]
+                prev_end, move = p[1], tr.between(p[2], site)
+            t = max(est, prev_end + move)
+            if pos >= len(busy):
+                return t, move
+            nxt = busy[pos]
+            if t + dur + tr.between(site, nxt[2]) <= nxt[0]:
+                return t, move
+            pos += 1
 
+    def est(self, site: int, b_idx: int) -> int:
+        i0, _, _, _, offsets = self.blocks[site][b_idx]
+        tasks = self.problem.sites[site].tasks
+        if tasks[i0].fixed_start is not None:
+            return int(tasks[i0].fixed_start or 0)
+        t = 0
+        if i0 > 0:
+            t = self.starts[site][i0 - 1] + tasks[i0 - 1].duration
+        i1 = self.blocks[site][b_idx][1]
+        for k in range(i0, i1 + 1):
+            t = max(t, tasks[k].release - offsets[k - i0])
+        return t
 
-def _summary(
-    problem: ProblemData,
-    settings: ScheduleSettings,
-    sites_df: pd.DataFrame,
-    waiting: list[tuple[SiteData, dt.date]],
-    *,
-    status: str,
-    method: str,
-    late_lb: int,
-) -> str:
-    """Plain planner text: per group the completion and on-air dates, power waits, late
-    sites with how late."""
-    label = "CP-SAT" if method == "cp-sat" else "greedy earliest-deadline-first"
-    if not problem.sites:
-        return f"{label}: no sites to build."
-    n_tasks = sum(len(s.tasks) for s in problem.sites)
-    lines = [
-        f"{label} ({status}): {_plural(len(problem.sites), 'site')}, {n_tasks} tasks, "
-        f"work from {problem.calendar.first_working_day.isoformat()} "
-        f"to {max(sites_df['finish_date'])}."
-    ]
-    groups = sorted(
-        {s.group for s in problem.sites},
-        key=lambda g: (_GROUP_ORDER.index(g) if g in _GROUP_ORDER else len(_GROUP_ORDER), g),
-    )
-    by_site = {s.site_id: s for s in problem.sites}
-    for group in groups:
-        part = sites_df[sites_df["group"] == group]
-        members = [by_site[i] for i in part["site_id"]]
-        n_vill = sum(s.n_villages for s in members)
-        deadlines = sorted({s.deadline for s in members})
-        dl_text = ", ".join(d.isoformat() for d in deadlines)
-        late = part[part["late_days"] > 0]
-        head = f"{group}: {_plural(len(part), 'site')} serving {_plural(n_vill, 'village')}; "
-        if late.empty:
-            head += f"all complete by {max(part['finish_date'])} (deadline {dl_text})"
-        else:
-            head += (
-                f"{len(late)} late, the others complete by "
-                f"{max(part.loc[part['late_days'] == 0, 'finish_date'], default='—')} "
-                f"(deadline {dl_text})"
-            )
-        on_air = max(part["on_air_date"])
-        target = settings.on_air_targets.get(group)
-        head += f"; on air by {on_air}"
-        if target is not None:
-            head += f" (target {to_date(target).isoformat()})"
-        lines.append(head + ".")
-        waits = [(s, d) for s, d in waiting if s.group == group]
-        if waits:
-            last = max(d for _, d in waits)
-            verb = "waits" if len(waits) == 1 else "wait"
-            lines.append(
-                f"  {_plural(len(waits), 'site')} {verb} for grid power, the last until "
-                f"{last.isoformat()}."
-            )
-        n_solar = sum(1 for s in members if s.power == "solar")
-        if n_solar:
-            lines.append(f"  {_plural(n_solar, 'site')} on solar+battery (no grid in time).")
-    late_all = sites_df[sites_df["late_days"] > 0].sort_values(
-        ["late_days", "site_id"], ascending=[False, True]
-    )
-    if late_all.empty:
-        lines.append("No site is late.")
-    else:
-        lines.append(
-            f"Late: {_plural(len(late_all), 'site')}, "
-            f"{_plural(int(late_all['late_days'].sum()), 'day')} in total"
-            + (
-                f" (at least {_plural(late_lb, 'site')} must be late in any schedule)"
-                if late_lb
-                else ""
-            )
-            + ":"
-        )
-        shown = late_all.head(20)
-        for site_id, operator, group, finish, late_days, deadline in zip(
-            shown["site_id"],
-            shown["operator"],
-            shown["group"],
-            shown["finish_date"],
-            shown["late_days"].astype(int),
-            shown["deadline"],
-            strict=True,
-        ):
-            lines.append(
-                f"  {site_id} ({operator}, {group}): finishes {finish}, "
-                f"{_plural(int(late_days), 'day')} after {deadline}."
-            )
-        if len(late_all) > len(shown):
-            lines.append(f"  … and {len(late_all) - len(shown)} more (see sites_schedule.csv).")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- greedy
-def _serial_sgs(problem: ProblemData, order: list[tuple[int, int]]) -> _Assignment:
-    """Serial schedule generation: take the tasks ``(site, task)`` in ``order`` (each
-    after its chain predecessor) and start each as early as its predecessor, its
-    release and a free gap of an eligible crew unit allow (the unit free earliest;
-    ties: lowest unit index)."""
-    busy: list[list[tuple[int, int]]] = [[] for _ in problem.units]  # sorted [start, end)
-    starts = [[0] * len(s.tasks) for s in problem.sites]
-    units = [[-1] * len(s.tasks) for s in problem.sites]
-    for s_idx, t_idx in order:
-        task = problem.sites[s_idx].tasks[t_idx]
-        est = task.release
-        if t_idx > 0:
-            prev = problem.sites[s_idx].tasks[t_idx - 1]
-            est = max(est, starts[s_idx][t_idx - 1] + prev.duration)
+    def place(self, site: int, b_idx: int, forced_unit: int = -1) -> int:
+        """Place block ``b_idx`` of ``site``; returns its end tick."""
+        i0, i1, pool, dur, offsets = self.blocks[site][b_idx]
+        task = self.problem.sites[site].tasks[i0]
+        est = self.est(site, b_idx)
         start, unit = est, -1
-        if task.units:
-            best: tuple[int, int] | None = None
-            for u in task.units:
-                cand = _first_gap(busy[u], est, task.duration)
-                if best is None or cand < best[0]:
-                    best = (cand, u)
-            assert best is not None
-            start, unit = best
-            _insert(busy[unit], start, start + task.duration)
-        starts[s_idx][t_idx] = start
-        units[s_idx][t_idx] = unit
-    return _Assignment(starts=tuple(tuple(x) for x in starts), units=tuple(tuple(x) for x in units))
+        if pool >= 0:
+            if task.fixed_unit >= 0:
+                cands: Sequence[int] = (task.fixed_unit,)
+            elif forced_unit >= 0:
+                cands = (forced_unit,)
+            else:
+                cands = self.problem.pools[pool]
+            best: tuple[int, int, int] | None = None
+            for u in cands:
+                t, move = self._fit(u, site, est, dur)
+                if task.fixed_start is not None:
+                    if t > est and len(cands) > 1:
+                        continue  # busy with another started task
+                    t = est  # already on site: it goes on whatever the moves say
+                key = (t, move, u)
+                if best is None or key < best:
+                    best = key
+            if best is None:
+                raise SchemaError(
+                    f"site {self.problem.sites[site].site_id}: more started "
+                    f"{task.crew_kind!r} tasks at once than units of that crew",
+                    column="status",
+                )
+            start, _, unit = best
+            busy = self.busy.setdefault(unit, [])
+            busy.insert(bisect_left(busy, (start, -1, -1)), (start, start + dur, site))
+        for k in range(i0, i1 + 1):
+            self.starts[site][k] = start + offsets[k - i0]
+            self.units[site][k] = unit
+        return start + dur
+
+    def remove(self, site: int, b_idx: int) -> None:
+        i0, i1, _pool, dur, _ = self.blocks[site][b_idx]
+        unit = self.units[site][i0]
+        if unit >= 0:
+            st = self.starts[site][i0]
+            self.busy[unit].remove((st, st + dur, site))
+        for k in range(i0, i1 + 1):
+            self.starts[site][k] = -1
+            self.units[site][k] = -1
 
 
-def _greedy_assignment(problem: ProblemData) -> _Assignment:
-    """Earliest-deadline-first list scheduling: sites by (deadline index, power release,
-    site_id), each site's whole chain in turn, through :func:`_serial_sgs`."""
-    sites = sorted(
-        range(len(problem.sites)),
-        key=lambda i: (
-            problem.sites[i].deadline_index,
-            problem.sites[i].release_index,
-            problem.sites[i].site_id,
-        ),
-    )
-    return _serial_sgs(problem, [(s, t) for s in sites for t in range(len(problem.sites[s].tasks))])
+def _is_fixed(problem: ProblemData, s: int, block: Block) -> bool:
+    return problem.sites[s].tasks[block[0]].fixed_start is not None
 
 
-def _left_justify(problem: ProblemData, assignment: _Assignment) -> _Assignment:
-    """Shift a feasible schedule left: :func:`_serial_sgs` over its tasks in order of
-    start (ties: site, then chain position), free to change crew units.
-
-    No task starts later than before: when task ``j`` is placed, every task already
-    placed started no later than ``j`` did and ends no later than it did, so the
-    units busy over ``j``'s old slot are busy from its start, at most capacity − 1 of
-    them; one unit is free for the whole slot. Hence no site ends later and no
-    objective term grows. It removes the idle gaps a time-limited search leaves.
-    """
+def _decode(
+    problem: ProblemData,
+    part: Sequence[int],
+    travel: _Travel,
+    starts: Mapping[int, Sequence[int]],
+    forced: Mapping[tuple[int, int], int] | None = None,
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Place every block of ``part`` in the order of ``starts`` (fixed blocks first;
+    ties: site, chain position) with real moves, on ``forced[(site, block)]`` units where
+    given; returns starts and units per task."""
+    sgs = _Sgs(problem, part, travel)
+    forced = forced or {}
     order = sorted(
-        (assignment.starts[s][t], s, t)
-        for s in range(len(problem.sites))
-        for t in range(len(problem.sites[s].tasks))
+        (0 if _is_fixed(problem, s, b) else 1, starts[s][b[0]], s, k)
+        for s in part
+        for k, b in enumerate(sgs.blocks[s])
     )
-    return _serial_sgs(problem, [(s, t) for _, s, t in order])
+    for _, _, s, k in order:
+        sgs.place(s, k, forced.get((s, k), -1))
+    return sgs.starts, sgs.units
 
 
-def _first_gap(intervals: list[tuple[int, int]], earliest: int, duration: int) -> int:
-    """Earliest t ≥ earliest with [t, t + duration) free of the sorted busy intervals."""
-    t = earliest
-    for a, b in intervals:
-        if b <= t:
+def _edf_key(problem: ProblemData, s: int) -> tuple[int, int, str]:
+    site = problem.sites[s]
+    return (site.deadline_tick, site.release_tick, site.site_id)
+
+
+def _greedy_part(
+    problem: ProblemData, part: Sequence[int], travel: _Travel, *, drop_late: bool
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Earliest-deadline-first list scheduling, one site's chain at a time (fixed blocks
+    first). With ``drop_late`` a site that would end late is taken out and appended
+    after all the others (the Moore–Hodgson idea: a late site should not hold crews
+    that on-time sites need)."""
+    sgs = _Sgs(problem, part, travel)
+    for s in part:
+        for k, b in enumerate(sgs.blocks[s]):
+            if _is_fixed(problem, s, b):
+                sgs.place(s, k)
+    late: list[int] = []
+    for s in sorted(part, key=lambda s: _edf_key(problem, s)):
+        site = problem.sites[s]
+        free = [k for k, b in enumerate(sgs.blocks[s]) if not _is_fixed(problem, s, b)]
+        if not free:
             continue
-        if a >= t + duration:
-            break
-        t = b
-    return t
+        end = 0
+        for k in free:
+            end = sgs.place(s, k)
+        if drop_late and end > site.deadline_tick:
+            for k in reversed(free):
+                sgs.remove(s, k)
+            late.append(s)
+    for s in late:
+        for k, b in enumerate(sgs.blocks[s]):
+            if not _is_fixed(problem, s, b):
+                sgs.place(s, k)
+    return sgs.starts, sgs.units
 
 
-def _insert(intervals: list[tuple[int, int]], a: int, b: int) -> None:
-    pos = 0
-    while pos < len(intervals) and intervals[pos][0] < a:
-        pos += 1
-    intervals.insert(pos, (a, b))
+def _part_value(
+    problem: ProblemData, part: Sequence[int], starts: Mapping[int, Sequence[int]]
+) -> tuple[int, int, int]:
+    """(late sites, tardiness ticks, makespan ticks) of a part's schedule."""
+    n_late = tard = span = 0
+    for s in part:
+        site = problem.sites[s]
+        if not site.tasks:
+            continue
+        end = starts[s][-1] + site.tasks[-1].duration
+        span = max(span, end)
+        late = max(0, end - site.deadline_tick)
+        tard += late
+        n_late += late > 0
+    return (n_late, tard, span)
 
 
-def greedy_schedule(sites: pd.DataFrame, settings: ScheduleSettings) -> ScheduleResult:
-    """The yardstick: earliest-deadline-first list scheduler (see ``_greedy_assignment``),
-    same inputs and result shape as :func:`plan_builds`; status ``FEASIBLE``, no bound."""
-    t0 = time.perf_counter()
-    problem = build_problem(sites, settings)
-    assignment = _greedy_assignment(problem)
-    return _result(
-        problem,
-        settings,
-        assignment,
-        status="FEASIBLE",
-        lower_bound=math.nan,
-        late_lower_bound=0,
-        runtime_s=time.perf_counter() - t0,
-        method="greedy-edf",
-    )
+# --------------------------------------------------------------------------- CP-SAT model
+class _PartModel:
+    """CP-SAT model of one independent part (see the module docstring).
+
+    mode ``"ontime"``: optional blocks, hard deadlines, maximise sites on time;
+    ``"tardiness"``: every site, ``Σ late ≤ max_late``, minimise total tardiness;
+    ``"makespan"``: also ``Σ tardiness ≤ max_tardiness``, minimise the makespan;
+    ``"extra"``: every site that can be on time is, pool capacities are variables
+    (``units + extra``), minimise the extra units.
+
+    Pools with at most ``route_max_visits`` visits get exact routes (one
+    ``add_multiple_circuit`` per pool: arcs between visits carry the real move, at most
+    ``units`` routes leave the depot); larger pools keep the travel relaxation.
+    """
+
+    def __init__(
+        self,
+        problem: ProblemData,
+        part: Sequence[int],
+        travel: _Travel,
+        setup: Mapping[tuple[int, int], int],
+        mode: str,
+        *,
+        horizon: int,
+        route_max_visits: int,
+        max_late: int | None = None,
+        max_tardiness: int | None = None,
+        max_extra: int = 0,
+    ) -> None:
+        self.problem = problem
+        self.part = list(part)
+        self.travel = travel
+        self.mode = mode
+        self.model = cp_model.CpModel()
+        self.horizon = horizon
+        self.setup = setup
+        self.blocks = {s: _blocks(problem.sites[s]) for s in self.part}
+        self.start: dict[tuple[int, int], Any] = {}  # (site, block) → start
+        self.est: dict[tuple[int, int], int] = {}
+        self.dom: dict[tuple[int, int], tuple[int, int]] = {}
+        self.present: dict[tuple[int, int], Any] = {}  # (site, block) → literal or True
+        self.on: dict[int, Any] = {}
+        self.tard: dict[int, cp_model.IntVar] = {}
+        self.late: dict[int, cp_model.IntVar] = {}
+        self.extra: dict[int, cp_model.IntVar] = {}
+        self.arcs: dict[int, dict[tuple[int, int], Any]] = {}  # pool → (from, to) node → lit
+        self.nodes: dict[int, list[tuple[int, int]]] = {}  # pool → node k+1 ↔ (site, block)
+        # pool → (interval, size, presence, site, block, est − pad, latest end)
+        self.pool_items: dict[int, list[tuple[Any, int, Any, int, int, int, int]]] = {}
+        self.makespan: cp_model.IntVar | None = None
+        m = self.model
+        for s in self.part:
+            site = problem.sites[s]
+            if not site.tasks:
+                continue
+            if mode in ("ontime", "extra") and site.chain_late_alone:
+                if mode == "ontime":
+                    self.on[s] = False
+                # Late whatever happens: only its started work (if any) takes crews now.
+                self._add_site(s, deadline=None, presence=None, only_fixed=True)
+                continue
+            if mode == "ontime":
+                lit = m.new_bool_var(f"on{s}")
+                self.on[s] = lit
+                self._add_site(s, deadline=site.deadline_tick, presence=lit)
+            elif mode == "extra":
+                self._add_site(s, deadline=site.deadline_tick, presence=None)
+            else:
+                self._add_site(s, deadline=None, presence=None)
+        self._add_pools(max_extra, route_max_visits)
+        if mode == "ontime":
+            self._add_energy_cuts()
+            m.maximize(sum(v for v in self.on.values() if v is not False))
+        elif mode in ("tardiness", "makespan"):
+            self._add_tardiness(max_late, max_tardiness)
+        else:
+            m.minimize(sum(self.extra.values()))
+
+    def _add_site(
+        self, s: int, *, deadline: int | None, presence: Any, only_fixed: bool = False
+    ) -> None:
+        m = self.model
+        tasks = self.problem.sites[s].tasks
+        blocks = self.blocks[s]
+        est: list[int] = []
+        t = 0
+        for i0, i1, _, dur, offsets in blocks:
+            if tasks[i0].fixed_start is not None:
+                t = int(tasks[i0].fixed_start or 0)
+            else:
+                for k in range(i0, i1 + 1):
+                    t = max(t, tasks[k].release - offsets[k - i0])
+            est.append(t)
+            t += dur
+        end_limit = self.horizon if deadline is None else deadline
+        lst = [0] * len(blocks)
+        t = end_limit
+        for b in range(len(blocks) - 1, -1, -1):
+            t -= blocks[b][3]
+            lst[b] = t
+        prev: tuple[Any, int] | None = None
+        for b, (i0, _, pool, dur, _) in enumerate(blocks):
+            fixed = tasks[i0].fixed_start is not None
+            if only_fixed and not fixed:
+                continue
+            if fixed:
+                start: Any = m.new_constant(int(tasks[i0].fixed_start or 0))
+                pres: Any = True
+            else:
+                start = m.new_int_var(est[b], max(est[b], lst[b]), f"s{s}_{b}")
+                self.dom[(s, b)] = (est[b], max(est[b], lst[b]))
+                pres = True if presence is None else presence
+            self.start[(s, b)] = start
+            self.est[(s, b)] = est[b]
+            self.present[(s, b)] = pres
+            if prev is not None:
+                m.add(start >= prev[0] + prev[1])
+            prev = (start, dur)
+            if pool >= 0:
+                pad = 0 if fixed else self.setup.get((s, b), 0)
+                size = dur + pad
+                if pres is True:
+                    iv = m.new_interval_var(start - pad, size, start + dur, f"i{s}_{b}")
+                else:
+                    iv = m.new_optional_interval_var(
+                        start - pad, size, start + dur, pres, f"i{s}_{b}"
+                    )
+                self.pool_items.setdefault(pool, []).append(
+                    (iv, size, pres, s, b, est[b] - pad, lst[b] + dur)
+                )
+
+    def _add_pools(self, max_extra: int, route_max_visits: int) -> None:
+        m = self.model
+        for pool in sorted(self.pool_items):
+            items = self.pool_items[pool]
+            cap = len(self.problem.pools[pool])
+            intervals = [it[0] for it in items]
+            if self.mode == "extra":
+                x = m.new_int_var(0, max_extra, f"x{pool}")
+                self.extra[pool] = x
+                m.add_cumulative(intervals, [1] * len(intervals), cap + x)
+                continue
+            if cap == 1:
+                m.add_no_overlap(intervals)
+            elif len(intervals) > cap:
+                m.add_cumulative(intervals, [1] * len(intervals), cap)
+            if self.problem.travel and 1 < len(items) <= route_max_visits:
+                self._add_routes(pool, items, cap)
+
+    def _add_routes(self, pool: int, items: list[Any], cap: int) -> None:
+        """Exact moves in one pool: a multiple circuit through a depot (node 0), one route
+        per unit used (≤ ``cap``); arc ``i → j`` ⇒ ``start_j ≥ end_i + move(i, j)``; an
+        absent visit (late in the on-time stage) takes its self-loop."""
+        m = self.model
+        tr = self.travel
+        nodes = [(it[3], it[4]) for it in items]
+        self.nodes[pool] = nodes
+        arcs: dict[tuple[int, int], Any] = {}
+        triples: list[tuple[int, int, Any]] = []
+        dur = {(it[3], it[4]): self.blocks[it[3]][it[4]][3] for it in items}
+        for k, (s, b) in enumerate(nodes, start=1):
+            pres = self.present[(s, b)]
+            start = self.start[(s, b)]
+            out0 = m.new_bool_var(f"a{pool}_0_{k}")
+            arcs[(0, k)] = out0
+            m.add(start >= tr.pool_home(pool, s)).only_enforce_if(out0)
+            arcs[(k, 0)] = m.new_bool_var(f"a{pool}_{k}_0")
+            if pres is not True:
+                loop = pres.Not()
+                arcs[(k, k)] = loop
+        for k, (s, b) in enumerate(nodes, start=1):
+            for j, (s2, b2) in enumerate(nodes, start=1):
+                if j == k:
+                    continue
+                lit = m.new_bool_var(f"a{pool}_{k}_{j}")
+                arcs[(k, j)] = lit
+                move = tr.between(s, s2)
+                m.add(
+                    self.start[(s2, b2)] >= self.start[(s, b)] + dur[(s, b)] + move
+                ).only_enforce_if(lit)
+        for (a, b_), lit in arcs.items():
+            triples.append((a, b_, lit))
+        m.add_multiple_circuit(triples)
+        m.add(sum(arcs[(0, k)] for k in range(1, len(nodes) + 1)) <= cap)
+        self.arcs[pool] = arcs
+
+    def _add_energy_cuts(self) -> None:
+        """Redundant cuts that let the LP bound the number of late sites: for a pool of
+        capacity ``c`` and a window ``[a, b)``, the on-time sites whose (padded) visits
+        must lie inside it need ``Σ on_s · size ≤ c · (b − a)``. Added only where it
+        bites, the most overloaded ``_MAX_CUTS_PER_POOL`` windows per pool."""
+        m = self.model
+        for pool in sorted(self.pool_items):
+            cap = len(self.problem.pools[pool])
+            rows = [it for it in self.pool_items[pool] if it[2] is not True]
+            if not rows:
+                continue
+            est_a = np.array([r[5] for r in rows])
+            lft_a = np.array([r[6] for r in rows])
+            dur_a = np.array([r[1] for r in rows])
+            cuts: list[tuple[float, int, int]] = []
+            for b in np.unique(lft_a):
+                sel_b = lft_a <= b
+                for a in np.unique(est_a[sel_b]):
+                    if a >= b:
+                        continue
+                    inside = sel_b & (est_a >= a)
+                    energy = int(dur_a[inside].sum())
+                    if energy > cap * (b - a):
+                        cuts.append((energy / (cap * (b - a)), int(a), int(b)))
+            cuts.sort(key=lambda c: (-c[0], c[1], c[2]))
+            for _, a, b in cuts[:_MAX_CUTS_PER_POOL]:
+                per_site: dict[int, int] = {}
+                for r in rows:
+                    if r[5] >= a and r[6] <= b:
+                        per_site[r[3]] = per_site.get(r[3], 0) + r[1]
+                m.add(sum(d * self.on[k] for k, d in sorted(per_site.items())) <= cap * (b - a))
+
+    def _end(self, s: int) -> Any:
+        blocks = self.blocks[s]
+        return self.start[(s, len(blocks) - 1)] + blocks[-1][3]
+
+    def _add_tardiness(self, max_late: int | None, max_tardiness: int | None) -> None:
+        m = self.model
+        ends = []
+        for s in self.part:
+            site = self.problem.sites[s]
+            if not site.tasks:
+                continue
+            end = self._end(s)
+            ends.append(end)
+            ub = max(0, self.horizon - site.deadline_tick)
+            tard = m.new_int_var(0, ub, f"t{s}")
+            late = m.new_bool_var(f"l{s}")
+            m.add(tard >= end - site.deadline_tick)
+            if site.chain_late_alone:
+                m.add(late == 1)
+            if ub > 0:
+                m.add(tard <= ub * late)
+            else:
+                m.add(late == 0)
+            self.tard[s] = tard
+            self.late[s] = late
+        if max_late is not None:
+            m.add(sum(self.late.values()) <= max_late)
+        if self.mode == "tardiness":
+            m.minimize(sum(self.tard.values()))
+        else:
+            if max_tardiness is not None:
+                m.add(sum(self.tard.values()) <= max_tardiness)
+            self.makespan = m.new_int_var(0, self.horizon, "makespan")
+            m.add_max_equality(self.makespan, ends)
+            m.minimize(self.makespan)
+
+    def hint(
+        self,
+        starts: Mapping[int, Sequence[int]],
+        units: Mapping[int, Sequence[int]],
+        extra: Mapping[int, int] | None = None,
+    ) -> None:
+        """A complete hint from a decoded schedule (starts and units per task)."""
+        m = self.model
+
+        def on_time(s: int) -> bool:
+            site = self.problem.sites[s]
+            return starts[s][-1] + site.tasks[-1].duration <= site.deadline_tick
+
+        for (s, b), var in self.start.items():
+            if isinstance(var, cp_model.IntVar) and self.present[(s, b)] is not True:
+                absent = not on_time(s)
+            else:
+                absent = False
+            if (
+                not isinstance(var, cp_model.IntVar)
+                or self.problem.sites[s].tasks[self.blocks[s][b][0]].fixed_start is not None
+            ):
+                continue
+            lo, hi = self.dom[(s, b)]
+            value = lo if absent else min(max(int(starts[s][self.blocks[s][b][0]]), lo), hi)
+            m.add_hint(var, value)
+        for s, lit in self.on.items():
+            if lit is not False:
+                m.add_hint(lit, on_time(s))
+        for s, tard in self.tard.items():
+            site = self.problem.sites[s]
+            value = max(0, starts[s][-1] + site.tasks[-1].duration - site.deadline_tick)
+            m.add_hint(tard, value)
+            m.add_hint(self.late[s], value > 0)
+        if self.makespan is not None:
+            m.add_hint(
+                self.makespan,
+                max(starts[s][-1] + self.problem.sites[s].tasks[-1].duration for s in self.tard),
+            )
+        if extra is not None:
+            for pool, x in self.extra.items():
+                m.add_hint(x, int(extra.get(pool, 0)))
+        for pool, arcs in self.arcs.items():
+            nodes = self.nodes[pool]
+            index = {sb: k for k, sb in enumerate(nodes, start=1)}
+            seq: dict[int, list[tuple[int, int]]] = {}
+            for s, b in nodes:
+                if self.present[(s, b)] is not True and not on_time(s):
+                    continue
+                u = units[s][self.blocks[s][b][0]]
+                seq.setdefault(u, []).append((starts[s][self.blocks[s][b][0]], index[(s, b)]))
+            used: set[tuple[int, int]] = set()
+            for u in sorted(seq):
+                path = [k for _, k in sorted(seq[u])]
+                chain = [0, *path, 0]
+                for a, b_ in itertools.pairwise(chain):
+                    used.add((a, b_))
+            for k, (s, b) in enumerate(nodes, start=1):
+                if self.present[(s, b)] is not True and not on_time(s):
+                    used.add((k, k))
+            for key, lit in arcs.items():
+                if isinstance(lit, cp_model.IntVar):
+                    m.add_hint(lit, key in used)
+
+    def read(
+        self, solver: cp_model.CpSolver
+    ) -> tuple[dict[int, list[int]], dict[tuple[int, int], int]]:
+        """Starts per task of the solution (late sites of an on-time solve: after all
+        on-time work, by deadline) and, for routed pools, the unit of each visit."""
+        out: dict[int, list[int]] = {}
+        big = self.horizon + 1
+        present_site: dict[int, bool] = {}
+        for s in self.part:
+            site = self.problem.sites[s]
+            on = self.on.get(s, True)
+            present = on is True or (on is not False and solver.boolean_value(on))
+            present_site[s] = present
+            row = [0] * len(site.tasks)
+            for b, (i0, i1, _, _, offsets) in enumerate(self.blocks[s]):
+                if site.tasks[i0].fixed_start is not None:
+                    base = int(site.tasks[i0].fixed_start or 0)
+                elif present and (s, b) in self.start:
+                    base = int(solver.value(self.start[(s, b)]))
+                else:
+                    base = big + site.deadline_tick * 64 + i0
+                for k in range(i0, i1 + 1):
+                    row[k] = base + (offsets[k - i0] if base < big else k - i0)
+            out[s] = row
+        forced: dict[tuple[int, int], int] = {}
+        for pool, arcs in self.arcs.items():
+            nodes = self.nodes[pool]
+            succ = {a: b for (a, b), lit in arcs.items() if a != b and solver.boolean_value(lit)}
+            firsts = sorted(
+                (out[nodes[b - 1][0]][self.blocks[nodes[b - 1][0]][nodes[b - 1][1]][0]], b)
+                for (a, b), lit in arcs.items()
+                if a == 0 and b != 0 and solver.boolean_value(lit)
+            )
+            pool_units = list(self.problem.pools[pool])
+            # Routes holding a started visit keep its unit; the others take the rest.
+            routes: list[list[int]] = []
+            for _, k in firsts:
+                path = []
+                while k != 0:
+                    path.append(k)
+                    k = succ.get(k, 0)
+                routes.append(path)
+            taken: dict[int, int] = {}
+            for r_idx, path in enumerate(routes):
+                for k in path:
+                    s, b = nodes[k - 1]
+                    fu = self.problem.sites[s].tasks[self.blocks[s][b][0]].fixed_unit
+                    if fu >= 0:
+                        taken[r_idx] = fu
+            free = [u for u in pool_units if u not in taken.values()]
+            for r_idx, path in enumerate(routes):
+                unit = taken.get(r_idx)
+                if unit is None:
+                    if not free:
+                        continue
+                    unit = free.pop(0)
+                for k in path:
+                    forced[nodes[k - 1]] = unit
+        return out, forced
 
 
-# --------------------------------------------------------------------------- CP-SAT
+def _solver(settings: ScheduleSettings, det_time: float, wall_s: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_deterministic_time = float(max(det_time, _MIN_SOLVE_TIME))
+    params.max_time_in_seconds = float(max(wall_s, 0.05))
+    params.random_seed = int(settings.seed)
+    params.num_workers = int(settings.num_workers)
+    params.interleave_search = bool(settings.interleave_search)
+    params.log_search_progress = False
+    return solver
+
+
+# --------------------------------------------------------------------------- parts
 def _components(problem: ProblemData) -> list[list[int]]:
     """Independent parts: sites linked through shared crew pools (union–find). With
     crews per operator × region these are the operator × region groups. Ordered by
@@ -1095,319 +1744,1138 @@ def _components(problem: ProblemData) -> list[list[int]]:
     return [groups[k] for k in sorted(groups)]
 
 
-class _CpModel:
-    """CP-SAT model of some sites of a :class:`ProblemData` (one independent part):
-    variables, constraints, objective with the problem's global weights."""
-
-    def __init__(self, problem: ProblemData, site_indices: list[int]) -> None:
-        self.problem = problem
-        self.site_indices = site_indices
-        self.model = cp_model.CpModel()
-        self.starts: list[list[cp_model.IntVar]] = []
-        self.presence: list[list[dict[int, Any]]] = []  # unit → literal (True if only one)
-        self.unit_intervals: dict[int, list[cp_model.IntervalVar]] = {}
-        self.pool_intervals: dict[int, list[cp_model.IntervalVar]] = {}
-        self.tardiness: list[cp_model.IntVar] = []
-        self.late: list[cp_model.IntVar] = []
-        self._add_variables()
-        self._add_precedences()
-        self._add_crew_constraints()
-        self._add_objective()
-
-    def _sites(self) -> list[SiteData]:
-        return [self.problem.sites[i] for i in self.site_indices]
-
-    def _add_variables(self) -> None:
-        m, horizon = self.model, self.problem.horizon
-        for k, site in enumerate(self._sites()):
-            # Domain tightening: earliest starts forward, latest starts backward.
-            est: list[int] = []
-            t = 0
-            for task in site.tasks:
-                t = max(t, task.release)
-                est.append(t)
-                t += task.duration
-            lst: list[int] = [0] * len(site.tasks)
-            t = horizon
-            for i in range(len(site.tasks) - 1, -1, -1):
-                t -= site.tasks[i].duration
-                lst[i] = t
-            starts, presence = [], []
-            for t_idx, task in enumerate(site.tasks):
-                name = f"{k}_{task.name}"
-                start = m.new_int_var(est[t_idx], max(est[t_idx], lst[t_idx]), f"s{name}")
-                interval = m.new_fixed_size_interval_var(start, task.duration, f"i{name}")
-                lits: dict[int, Any] = {}
-                if len(task.units) == 1:
-                    lits[task.units[0]] = True
-                    self.unit_intervals.setdefault(task.units[0], []).append(interval)
-                elif task.units:
-                    for u in task.units:
-                        lit = m.new_bool_var(f"p{name}_{u}")
-                        lits[u] = lit
-                        self.unit_intervals.setdefault(u, []).append(
-                            m.new_optional_fixed_size_interval_var(
-                                start, task.duration, lit, f"o{name}_{u}"
-                            )
-                        )
-                    m.add_exactly_one(list(lits.values()))
-                if task.pool >= 0:
-                    self.pool_intervals.setdefault(task.pool, []).append(interval)
-                starts.append(start)
-                presence.append(lits)
-            self.starts.append(starts)
-            self.presence.append(presence)
-
-    def _add_precedences(self) -> None:
-        for k, site in enumerate(self._sites()):
-            st = self.starts[k]
-            for i in range(len(site.tasks) - 1):
-                self.model.add(st[i] + site.tasks[i].duration <= st[i + 1])
-
-    def _add_crew_constraints(self) -> None:
-        # Seam for travel: a later issue replaces the per-unit no-overlap by a sequence
-        # (circuit / transition times from the units' home bases and site locations).
-        for u in sorted(self.unit_intervals):
-            if len(self.unit_intervals[u]) > 1:
-                self.model.add_no_overlap(self.unit_intervals[u])
-        for pool in sorted(self.pool_intervals):
-            intervals = self.pool_intervals[pool]
-            capacity = len(self.problem.pools[pool])
-            if capacity > 1 and len(intervals) > capacity:
-                self.model.add_cumulative(intervals, [1] * len(intervals), capacity)
-
-    def _add_objective(self) -> None:
-        m, horizon = self.model, self.problem.horizon
-        ends = []
-        for k, site in enumerate(self._sites()):
-            end = self.starts[k][-1] + site.tasks[-1].duration
-            ends.append(end)
-            ub = max(0, horizon - 1 - site.deadline_index)
-            tard = m.new_int_var(0, ub, f"tard{k}")
-            late = m.new_bool_var(f"late{k}")
-            m.add(tard >= end - 1 - site.deadline_index)
-            if ub > 0:
-                m.add(tard <= ub * late)
-                m.add(tard >= 1).only_enforce_if(late)
-            else:
-                m.add(late == 0)
-            self.tardiness.append(tard)
-            self.late.append(late)
-        self.makespan = m.new_int_var(0, horizon, "makespan")
-        m.add_max_equality(self.makespan, ends)
-        self._add_energy_cuts()
-        w1, w2, w3 = self.problem.weights
-        m.minimize(w1 * sum(self.late) + w2 * sum(self.tardiness) + w3 * self.makespan)
-
-    def _add_energy_cuts(self) -> None:
-        """Redundant cuts that let the LP bound the number of late sites.
-
-        A site on time (``late = 0``) must run each task ``t`` inside its window
-        ``[est_t, lft_t)``: ``est_t`` from the chain and release before it, ``lft_t`` =
-        the deadline's last working day + 1 − the durations after ``t``. For a crew pool
-        of capacity ``c`` and any window ``[a, b)``, the on-time sites whose pool tasks
-        must lie inside it need ``Σ (1 − late_s)·d_s ≤ c·(b − a)``. A cut is added only
-        where it bites (all those tasks together exceed ``c·(b − a)``), at most
-        ``_MAX_CUTS_PER_POOL`` per pool (the most overloaded windows); a site that
-        cannot be on time even alone gets ``late = 1``.
-        """
-        m = self.model
-        items: dict[int, list[tuple[int, int, int, int]]] = {}  # pool → (k, est, lft, dur)
-        for k, site in enumerate(self._sites()):
-            est, t = [], 0
-            for task in site.tasks:
-                t = max(t, task.release)
-                est.append(t)
-                t += task.duration
-            if t - 1 > site.deadline_index:
-                m.add(self.late[k] == 1)
-                continue
-            after = 0
-            for i in range(len(site.tasks) - 1, -1, -1):
-                task = site.tasks[i]
-                lft = site.deadline_index + 1 - after
-                after += task.duration
-                if task.pool >= 0:
-                    items.setdefault(task.pool, []).append((k, est[i], lft, task.duration))
-        for pool in sorted(items):
-            cap = len(self.problem.pools[pool])
-            rows = items[pool]
-            est_a = np.array([r[1] for r in rows])
-            lft_a = np.array([r[2] for r in rows])
-            dur_a = np.array([r[3] for r in rows])
-            cuts: list[tuple[float, int, int]] = []
-            for b in np.unique(lft_a):
-                for a in np.unique(est_a[lft_a <= b]):
-                    if a >= b:
-                        continue
-                    inside = (est_a >= a) & (lft_a <= b)
-                    energy = int(dur_a[inside].sum())
-                    if energy > cap * (b - a):
-                        cuts.append((energy / (cap * (b - a)), int(a), int(b)))
-            cuts.sort(key=lambda c: (-c[0], c[1], c[2]))
-            for _, a, b in cuts[:_MAX_CUTS_PER_POOL]:
-                per_site: dict[int, int] = {}
-                for (k, _, _, d), ok in zip(rows, (est_a >= a) & (lft_a <= b), strict=True):
-                    if ok:
-                        per_site[k] = per_site.get(k, 0) + d
-                m.add(
-                    sum(d * (1 - self.late[k]) for k, d in sorted(per_site.items()))
-                    <= cap * (b - a)
-                )
-
-    def add_hint(self, assignment: _Assignment) -> None:
-        """A complete hint from another schedule (the greedy one) if it fits the horizon."""
-        horizon = self.problem.horizon
-        sites = self._sites()
-        ends = [
-            assignment.starts[s_idx][-1] + site.tasks[-1].duration
-            for s_idx, site in zip(self.site_indices, sites, strict=True)
-        ]
-        if max(ends, default=0) > horizon:
-            return
-        m = self.model
-        for k, (s_idx, site) in enumerate(zip(self.site_indices, sites, strict=True)):
-            for t_idx in range(len(site.tasks)):
-                m.add_hint(self.starts[k][t_idx], assignment.starts[s_idx][t_idx])
-                for u, lit in self.presence[k][t_idx].items():
-                    if lit is not True:
-                        m.add_hint(lit, u == assignment.units[s_idx][t_idx])
-            tard = max(0, ends[k] - 1 - site.deadline_index)
-            m.add_hint(self.tardiness[k], tard)
-            m.add_hint(self.late[k], tard > 0)
-        m.add_hint(self.makespan, max(ends, default=0))
-
-    def read(
-        self, solver: cp_model.CpSolver, starts: list[tuple[int, ...]], units: list[tuple[int, ...]]
-    ) -> None:
-        """Write the solution of this part into the global ``starts``/``units`` lists."""
-        for k, (s_idx, site) in enumerate(zip(self.site_indices, self._sites(), strict=True)):
-            s_starts, s_units = [], []
-            for t_idx in range(len(site.tasks)):
-                s_starts.append(int(solver.value(self.starts[k][t_idx])))
-                chosen = -1
-                for u, lit in self.presence[k][t_idx].items():
-                    if lit is True or solver.boolean_value(lit):
-                        chosen = u
-                        break
-                s_units.append(chosen)
-            starts[s_idx] = tuple(s_starts)
-            units[s_idx] = tuple(s_units)
+def _part_horizon(problem: ProblemData, part: Sequence[int], travel: _Travel) -> int:
+    """Ticks any semi-active schedule of the part fits in: the latest release plus all
+    work and the longest possible move before each visit, capped by the calendar."""
+    axis = problem.axis(problem.sites[part[0]])
+    rel = work = n_visits = 0
+    for s in part:
+        for t in problem.sites[s].tasks:
+            rel = max(rel, t.release, t.fixed_start or 0)
+            work += t.duration
+        n_visits += sum(1 for b in _blocks(problem.sites[s]) if b[2] >= 0)
+    longest = int(travel.site_ticks.max()) if travel.site_ticks.size else 0
+    pools = {t.pool for s in part for t in problem.sites[s].tasks if t.pool >= 0}
+    for p in pools:
+        for u in problem.pools[p]:
+            h = travel.home(u)
+            if h.size:
+                longest = max(longest, int(h.max()))
+    return int(min(axis.horizon, rel + work + longest * n_visits))
 
 
-def _solver(settings: ScheduleSettings, max_deterministic_time: float) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.max_deterministic_time = float(max_deterministic_time)
-    params.random_seed = int(settings.seed)
-    params.num_workers = int(settings.num_workers)
-    params.interleave_search = bool(settings.interleave_search)
-    params.log_search_progress = False
-    return solver
+@dataclass
+class _PartOutcome:
+    starts: dict[int, list[int]]
+    units: dict[int, list[int]]
+    value: tuple[int, int, int]
+    late_lb: int
+    tard_lb: int
+    span_lb: int
+    levels_proven: int  # 0 none, 1 late count, 2 + tardiness, 3 + makespan
+    stages: list[dict[str, Any]]
 
 
-def plan_builds(sites: pd.DataFrame, settings: ScheduleSettings) -> ScheduleResult:
-    """Schedule every site's build chain with CP-SAT (see the module docstring).
-
-    sites: the siting output (GeoDataFrame or DataFrame): ``site_id, operator, group,
-    power (grid/solar), province_code`` and optionally ``kind`` (new/upgrade),
-    ``power_date`` (required for grid), ``deadline``, ``n_villages``.
-
-    Sites that share no crew pool (different operator × region with the default crews)
-    are independent, so each part is solved as its own CP-SAT model, in a fixed order,
-    with a share of ``max_deterministic_time`` proportional to its number of tasks; the
-    sum of the parts' lexicographic optima is the whole's optimum. ``status`` is
-    ``OPTIMAL`` only when every part is proven optimal.
-
-    A late plan is a result (``n_late > 0``, listed in ``summary``). Raises
-    :class:`SolverError` when CP-SAT returns no schedule for a part (INFEASIBLE,
-    MODEL_INVALID, or UNKNOWN: no solution within its time share).
-    """
-    t0 = time.perf_counter()
-    problem = build_problem(sites, settings)
-    n = len(problem.sites)
-    if n == 0:
-        empty = _Assignment(starts=(), units=())
-        return _result(
-            problem,
-            settings,
-            empty,
-            status="OPTIMAL",
-            lower_bound=0.0,
-            late_lower_bound=0,
-            runtime_s=0.0,
-            method="cp-sat",
-        )
-    greedy = _greedy_assignment(problem)
-    parts = _components(problem)
-    sizes = [sum(len(problem.sites[i].tasks) for i in part) for part in parts]
-    total_size = sum(sizes)
-    starts: list[tuple[int, ...]] = [()] * n
-    units: list[tuple[int, ...]] = [()] * n
-    all_optimal = True
-    bound_sum = 0.0
-    late_lb = 0
-    for part, size in zip(parts, sizes, strict=True):
-        # A fixed share per part (CP-SAT's interleaved batches overshoot small limits, so
-        # handing on what a part leaves would starve the parts after it).
-        budget = max(_MIN_PART_TIME, float(settings.max_deterministic_time) * size / total_size)
-        cp = _CpModel(problem, part)
-        cp.add_hint(greedy)
-        solver = _solver(settings, budget)
-        code = solver.solve(cp.model)
-        status = STATUS_NAMES.get(code, f"UNRECOGNISED_{code}")
-        if status not in ("OPTIMAL", "FEASIBLE"):
-            raise SolverError(_no_solution_message(problem, settings, part, status, budget, cp))
-        all_optimal &= status == "OPTIMAL"
-        bound = float(solver.best_objective_bound)
-        bound_sum += bound
-        # Inside one part W2·tardiness + makespan < W1, so ⌊bound / W1⌋ late sites are
-        # proven there (not across parts: their makespans add up in the sum).
-        late_lb += max(0, math.floor(bound + 1e-6) // problem.weights[0])
-        cp.read(solver, starts, units)
-    assignment = _left_justify(problem, _Assignment(starts=tuple(starts), units=tuple(units)))
-    # Σ part objectives counts each part's makespan; the whole counts only the largest,
-    # so Σ bounds − (parts − 1)·H is a valid bound on the whole (exact when optimal).
-    lower_bound = bound_sum - (len(parts) - 1) * problem.horizon
-    result = _result(
-        problem,
-        settings,
-        assignment,
-        status="OPTIMAL" if all_optimal else "FEASIBLE",
-        lower_bound=max(0.0, lower_bound),
-        late_lower_bound=late_lb,
-        runtime_s=time.perf_counter() - t0,
-        method="cp-sat",
+def _solve_part(
+    problem: ProblemData,
+    part: list[int],
+    settings: ScheduleSettings,
+    budget: float,
+    deadline_wall: float,
+    previous: Mapping[int, Sequence[int]] | None,
+) -> tuple[_PartOutcome, float, bool]:
+    """Solve one part in stages; returns the outcome, the deterministic time used and
+    whether the wall-clock backstop stopped a solve."""
+    travel = _Travel(problem, part)
+    setup = _min_inbound(problem, part, travel)
+    horizon = _part_horizon(problem, part, travel)
+    route_max = int(settings.route_max_visits)
+    candidates: list[tuple[str, dict[int, list[int]], dict[int, list[int]]]] = []
+    if previous is not None:
+        st, un = _decode(problem, part, travel, {s: list(previous[s]) for s in part})
+        candidates.append(("previous plan", st, un))
+    st, un = _greedy_part(problem, part, travel, drop_late=True)
+    candidates.append(("edf-drop-late", st, un))
+    st, un = _greedy_part(problem, part, travel, drop_late=False)
+    candidates.append(("greedy-edf", st, un))
+    best_name, best_st, best_un = candidates[0]
+    best_val = _part_value(problem, part, best_st)
+    for name, st, un in candidates[1:]:
+        val = _part_value(problem, part, st)
+        if val < best_val:
+            best_name, best_st, best_un, best_val = name, st, un, val
+    stages: list[dict[str, Any]] = []
+    real = [s for s in part if problem.sites[s].tasks]
+    forced_late = [s for s in real if problem.sites[s].chain_late_alone]
+    late_lb = len(forced_late)
+    tard_lb = sum(
+        problem.sites[s].earliest_end - problem.sites[s].deadline_tick for s in forced_late
     )
-    if all_optimal:
-        result = replace(result, lower_bound=result.objective)
+    span_lb = max((problem.sites[s].earliest_end for s in real), default=0)
+    span_floor = span_lb
+    used = 0.0
+    wall_hit = False
+    levels = 0
+
+    def solve(model: _PartModel, share: float) -> tuple[str, cp_model.CpSolver]:
+        nonlocal used, wall_hit
+        wall_left = deadline_wall - time.perf_counter()
+        solver = _solver(settings, share, wall_left)
+        code = solver.solve(model.model)
+        used += solver.deterministic_time
+        if wall_left <= 0.05 or solver.wall_time >= wall_left - 0.01:
+            wall_hit = True
+        return STATUS_NAMES.get(code, f"UNRECOGNISED_{code}"), solver
+
+    def adopt(model: _PartModel, solver: cp_model.CpSolver) -> None:
+        nonlocal best_st, best_un, best_val, best_name
+        raw, forced = model.read(solver)
+        st, un = _decode(problem, part, travel, raw, forced)
+        val = _part_value(problem, part, st)
+        if val < best_val:
+            best_st, best_un, best_val, best_name = st, un, val, f"cp-sat {model.mode}"
+
+    def record(stage: str, status: str, value: int, bound: int, det: float) -> None:
+        stages.append(
+            {"stage": stage, "status": status, "value": value, "bound": bound, "det_time": det}
+        )
+
+    share = budget * _STAGE_SHARES[0]
+    # Stage 1: most sites on time.
+    if share < _MIN_SOLVE_TIME:
+        record("late", "SKIPPED", best_val[0], late_lb, 0.0)
+    elif best_val[0] <= late_lb:
+        levels = 1
+        record("late", "OPTIMAL", best_val[0], late_lb, 0.0)
+    else:
+        model = _PartModel(
+            problem, part, travel, setup, "ontime", horizon=horizon, route_max_visits=route_max
+        )
+        model.hint(best_st, best_un)
+        status, solver = solve(model, share)
+        if status in ("OPTIMAL", "FEASIBLE"):
+            adopt(model, solver)
+            late_lb = max(late_lb, len(real) - math.floor(solver.best_objective_bound + 1e-6))
+        levels = 1 if best_val[0] <= late_lb else 0
+        record("late", status, best_val[0], late_lb, solver.deterministic_time)
+    # Stage 2: least tardiness with at most that many late sites.
+    share = budget * _STAGE_SHARES[1] + max(0.0, budget * _STAGE_SHARES[0] - used)
+    if share < _MIN_SOLVE_TIME:
+        record("tardiness", "SKIPPED", best_val[1], tard_lb, 0.0)
+    elif best_val[1] <= tard_lb:
+        tard_lb = best_val[1]
+        levels = 2 if levels >= 1 else levels
+        record("tardiness", "OPTIMAL", best_val[1], tard_lb, 0.0)
+    else:
+        model = _PartModel(
+            problem,
+            part,
+            travel,
+            setup,
+            "tardiness",
+            horizon=horizon,
+            route_max_visits=route_max,
+            max_late=best_val[0],
+        )
+        model.hint(best_st, best_un)
+        status, solver = solve(model, share)
+        if status in ("OPTIMAL", "FEASIBLE"):
+            adopt(model, solver)
+            tard_lb = max(tard_lb, math.ceil(solver.best_objective_bound - 1e-6))
+        if levels >= 1 and best_val[1] <= tard_lb:
+            levels = 2
+        record("tardiness", status, best_val[1], tard_lb, solver.deterministic_time)
+    # Stage 3: least makespan, only once the tardiness level is proven.
+    share = max(budget * _STAGE_SHARES[2], budget - used)
+    if levels >= 2 and share >= _MIN_SOLVE_TIME:
+        if best_val[2] <= span_floor:
+            levels = 3
+            span_lb = best_val[2]
+            record("makespan", "OPTIMAL", best_val[2], span_lb, 0.0)
+        else:
+            model = _PartModel(
+                problem,
+                part,
+                travel,
+                setup,
+                "makespan",
+                horizon=horizon,
+                route_max_visits=route_max,
+                max_late=best_val[0],
+                max_tardiness=best_val[1],
+            )
+            model.hint(best_st, best_un)
+            status, solver = solve(model, share)
+            if status in ("OPTIMAL", "FEASIBLE"):
+                adopt(model, solver)
+                span_lb = max(span_lb, math.ceil(solver.best_objective_bound - 1e-6))
+            if best_val[2] <= span_lb:
+                levels = 3
+            record("makespan", status, best_val[2], span_lb, solver.deterministic_time)
+    head = problem.sites[part[0]]
+    outcome = _PartOutcome(
+        starts=best_st,
+        units=best_un,
+        value=best_val,
+        late_lb=late_lb,
+        tard_lb=min(tard_lb, best_val[1]),
+        span_lb=span_lb,
+        levels_proven=levels,
+        stages=[
+            {**x, "part": f"{head.operator} / {head.region}", "sites": len(part), "plan": best_name}
+            for x in stages
+        ],
+    )
+    return outcome, used, wall_hit
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, eq=False)
+class ExtraCrews:
+    """Why sites are late and the least extra crew units that put them on time.
+
+    late_sites: ``site_id, operator, region, group, deadline, finish_date, late_days,
+        reasons`` (reasons: ``;``-joined among ``power date …``, ``travel …``,
+        ``crew capacity …``).
+    extra: ``operator, region, kind, crew_id, units, extra_units`` — one row per pool
+        that needs more units (crew_id: the crew the extra units join).
+    unfixable: site ids no crew can put on time (their power date or their chain).
+    status: ``OPTIMAL`` (fewest extra units proven), ``FEASIBLE`` (a sufficient set, not
+        proven least), ``NOT_FOUND`` (even ``max_extra_units_per_pool`` more units per pool
+        do not do it), ``NONE_NEEDED`` (no late site crews could fix).
+    lower_bound: proven least total extra units (over the parts solved).
+    """
+
+    late_sites: pd.DataFrame
+    extra: pd.DataFrame
+    unfixable: tuple[str, ...]
+    status: str
+    lower_bound: int
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``infeasibility.json``."""
+        return {
+            "status": self.status,
+            "extra_units_total": int(self.extra["extra_units"].sum()) if len(self.extra) else 0,
+            "extra_units_lower_bound": int(self.lower_bound),
+            "extra_crews": [
+                {
+                    "operator": r.operator,
+                    "region": r.region,
+                    "kind": r.kind,
+                    "crew_id": r.crew_id,
+                    "units": int(r.units),  # type: ignore[arg-type]
+                    "extra_units": int(r.extra_units),  # type: ignore[arg-type]
+                }
+                for r in self.extra.itertuples(index=False)
+            ],
+            "late_sites": [
+                {
+                    "site_id": r.site_id,
+                    "operator": r.operator,
+                    "region": r.region,
+                    "group": r.group,
+                    "deadline": r.deadline,
+                    "finish_date": r.finish_date,
+                    "late_days": int(r.late_days),  # type: ignore[arg-type]
+                    "reasons": [x for x in str(r.reasons).split("; ") if x],
+                }
+                for r in self.late_sites.itertuples(index=False)
+            ],
+            "unfixable_sites": list(self.unfixable),
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleResult:
+    """A schedule (CP-SAT or greedy) and how good it is.
+
+    tasks: ``site_id, operator, task, crew_id, start_date, finish_date`` (ISO dates;
+        finish = last working day, inclusive; crew_id ``""`` for tasks without crew);
+        sorted by site then chain order — what a Gantt per site, operator or crew needs.
+    sites: ``site_id, operator, group, deadline, finish_date, on_air_date, late_days``
+        (ISO dates; late_days = calendar days after the deadline, 0 when on time).
+    status: ``OPTIMAL`` (every part proven on all three levels) / ``FEASIBLE``
+        (``INFEASIBLE``, ``MODEL_INVALID``, ``UNKNOWN`` never come back: there is always
+        the greedy plan).
+    objective: ``W1·n_late + W2·tardiness_ticks + makespan_ticks`` (``W2 = H + 1``,
+        ``W1 = W2·T_max + H + 1``), the same for both methods, so comparable.
+    lower_bound: proven bound on ``objective`` (NaN for the greedy).
+    n_late, total_late_days: late sites and their calendar days late.
+    total_tardiness_working_days: Σ working days between deadline and finish.
+    makespan_working_days: working days from the first working day to the last finish.
+    n_late_lower_bound: sites that must be late in any schedule (proven).
+    tardiness_ticks, tardiness_lower_bound_ticks, tardiness_gap: the tardiness level
+        (ticks) with its proven bound given at most ``n_late`` late sites, and the gap
+        ``(value − bound) / value`` (0 when both are 0).
+    first_plan_s: wall seconds until a complete plan existed (the greedy passes).
+    runtime_s: wall-clock seconds (not reproducible; never written to outputs).
+    method: ``"cp-sat"`` or ``"greedy-edf"``.
+    baseline: the greedy's result, run beside CP-SAT (``None`` on the greedy itself).
+    moved: re-planning: tasks whose dates or crew changed against ``previous``
+        (``site_id, task, old_start, new_start, old_finish, new_finish, old_crew_id,
+        new_crew_id, finish_shift_days``), ``None`` without a previous plan.
+    explanation: :class:`ExtraCrews` when sites are late (and ``explain_late``).
+    stages: per part and stage, what the solver did (status, value, bound, time).
+    wall_limit_hit: the ``max_wall_time_s`` backstop stopped a solve (not reproducible).
+    """
+
+    tasks: pd.DataFrame
+    sites: pd.DataFrame
+    status: str
+    objective: float
+    lower_bound: float
+    n_late: int
+    total_late_days: int
+    total_tardiness_working_days: int
+    makespan_working_days: int
+    n_late_lower_bound: int
+    runtime_s: float
+    summary: str
+    method: str
+    problem: ProblemData
+    tardiness_ticks: int = 0
+    tardiness_lower_bound_ticks: int = 0
+    first_plan_s: float = 0.0
+    baseline: ScheduleResult | None = None
+    moved: pd.DataFrame | None = None
+    explanation: ExtraCrews | None = None
+    stages: tuple[dict[str, Any], ...] = ()
+    wall_limit_hit: bool = False
+    assignment: _Assignment | None = None
+
+    @property
+    def lexicographic(self) -> tuple[int, int, int]:
+        """``(sites late, total tardiness in ticks, makespan in working days)``."""
+        return (self.n_late, self.tardiness_ticks, self.makespan_working_days)
+
+    @property
+    def tardiness_gap(self) -> float:
+        """``(tardiness − bound) / tardiness`` on the tardiness level (0 when it is 0)."""
+        if self.tardiness_ticks == 0:
+            return 0.0
+        return (self.tardiness_ticks - self.tardiness_lower_bound_ticks) / self.tardiness_ticks
+
+
+def _weights(problem: ProblemData) -> tuple[int, int]:
+    h = max((a.horizon for a in problem.axes.values()), default=1)
+    t_max = sum(max(0, problem.axis(s).horizon - s.deadline_tick) for s in problem.sites)
+    w2 = h + 1
+    return (w2 * t_max + h + 1, w2)
+
+
+def _tables(
+    problem: ProblemData, assignment: _Assignment
+) -> tuple[pd.DataFrame, pd.DataFrame, int, int, int]:
+    """tasks and sites frames, tardiness ticks, total working days late, makespan ticks."""
+    cal = problem.calendar
+    lag = dt.timedelta(days=problem.on_air_lag_days)
+    task_rows: list[tuple[str, str, str, str, str, str]] = []
+    site_rows: list[tuple[str, str, str, str, str, str, int]] = []
+    tard_ticks = late_wd = span = 0
+    for s_idx, site in enumerate(problem.sites):
+        axis = problem.axis(site)
+        rows: list[tuple[int, tuple[str, str, str, str, str, str]]] = []
+        order = {n: k for k, n in enumerate(TASK_ORDER)}
+        for d in site.done:
+            rows.append(
+                (
+                    order[d.name],
+                    (
+                        site.site_id,
+                        site.operator,
+                        d.name,
+                        d.crew_id,
+                        d.start_date.isoformat(),
+                        d.finish_date.isoformat(),
+                    ),
+                )
+            )
+        starts = assignment.starts[s_idx]
+        units = assignment.units[s_idx]
+        finish: dt.date | None = max((d.finish_date for d in site.done), default=None)
+        if site.tasks:
+            first_idx = [axis.day_of_tick(st) for st in starts]
+            last_idx = [
+                axis.day_of_tick(st + t.duration - 1)
+                for st, t in zip(starts, site.tasks, strict=True)
+            ]
+            first = cal.iso_dates_of(first_idx)
+            last = cal.iso_dates_of(last_idx)
+            for t_idx, task in enumerate(site.tasks):
+                unit = units[t_idx]
+                shown = (
+                    task.shown_start.isoformat() if task.shown_start is not None else first[t_idx]
+                )
+                rows.append(
+                    (
+                        order[task.name],
+                        (
+                            site.site_id,
+                            site.operator,
+                            task.name,
+                            problem.units[unit] if unit >= 0 else "",
+                            shown,
+                            last[t_idx],
+                        ),
+                    )
+                )
+            end = starts[-1] + site.tasks[-1].duration
+            span = max(span, end)
+            tard_ticks += max(0, end - site.deadline_tick)
+            late_wd += max(0, last_idx[-1] - site.deadline_index)
+            finish = dt.date.fromisoformat(last[-1])
+        assert finish is not None
+        rows.sort(key=lambda r: r[0])
+        task_rows.extend(r[1] for r in rows)
+        site_rows.append(
+            (
+                site.site_id,
+                site.operator,
+                site.group,
+                site.deadline.isoformat(),
+                finish.isoformat(),
+                (finish + lag).isoformat(),
+                max(0, (finish - site.deadline).days),
+            )
+        )
+    tasks = pd.DataFrame(task_rows, columns=list(TASK_COLUMNS))
+    sites_df = pd.DataFrame(site_rows, columns=list(SITE_COLUMNS))
+    sites_df["late_days"] = sites_df["late_days"].astype("int64")
+    return tasks, sites_df, tard_ticks, late_wd, span
+
+
+def _makespan_days(problem: ProblemData, sites_df: pd.DataFrame) -> int:
+    if sites_df.empty:
+        return 0
+    last = max(sites_df["finish_date"])
+    return problem.calendar.index_of(dt.date.fromisoformat(last), side="before") + 1
+
+
+def _result(
+    problem: ProblemData,
+    settings: ScheduleSettings,
+    assignment: _Assignment,
+    *,
+    status: str,
+    late_lb: int,
+    tard_lb: int,
+    span_lb: int | None,
+    runtime_s: float,
+    first_plan_s: float,
+    method: str,
+    baseline: ScheduleResult | None = None,
+    moved: pd.DataFrame | None = None,
+    stages: tuple[dict[str, Any], ...] = (),
+    wall_limit_hit: bool = False,
+    explanation: ExtraCrews | None = None,
+) -> ScheduleResult:
+    tasks, sites_df, tard_ticks, late_wd, span = _tables(problem, assignment)
+    n_late = int((sites_df["late_days"] > 0).sum())
+    w1, w2 = _weights(problem)
+    objective = float(w1 * n_late + w2 * tard_ticks + span)
+    if method == "cp-sat":
+        lower = float(w1 * late_lb + (w2 * tard_lb + (span_lb or 0) if late_lb == n_late else 0))
+    else:
+        lower = math.nan
+    result = ScheduleResult(
+        tasks=tasks,
+        sites=sites_df,
+        status=status,
+        objective=objective,
+        lower_bound=lower,
+        n_late=n_late,
+        total_late_days=int(sites_df["late_days"].sum()),
+        total_tardiness_working_days=int(late_wd),
+        makespan_working_days=_makespan_days(problem, sites_df),
+        n_late_lower_bound=int(late_lb),
+        runtime_s=float(runtime_s),
+        summary="",
+        method=method,
+        problem=problem,
+        tardiness_ticks=int(tard_ticks),
+        tardiness_lower_bound_ticks=int(tard_lb),
+        first_plan_s=float(first_plan_s),
+        baseline=baseline,
+        moved=moved,
+        explanation=explanation,
+        stages=stages,
+        wall_limit_hit=wall_limit_hit,
+        assignment=assignment,
+    )
+    object.__setattr__(result, "summary", _summary(result, settings))
     return result
 
 
-def _no_solution_message(
-    problem: ProblemData,
-    settings: ScheduleSettings,
-    part: list[int],
-    status: str,
-    budget: float,
-    cp: _CpModel,
-) -> str:
-    cal = problem.calendar
-    first = problem.sites[part[0]]
-    where = (
-        f"{len(part)} sites of {first.operator} in region {first.region!r} (first {first.site_id})"
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _summary(result: ScheduleResult, settings: ScheduleSettings) -> str:
+    """Plain planner text: per group completion and on-air dates, power waits, late sites
+    with how late, the greedy's figures beside, what moved, the least extra crews."""
+    problem, sites_df = result.problem, result.sites
+    label = "CP-SAT" if result.method == "cp-sat" else "greedy earliest-deadline-first"
+    if not problem.sites:
+        return f"{label}: no sites to build."
+    n_tasks = len(result.tasks)
+    lines = [
+        f"{label} ({result.status}): {_plural(len(problem.sites), 'site')}, {n_tasks} tasks, "
+        f"work from {min(result.tasks['start_date'])} to {max(sites_df['finish_date'])}."
+    ]
+    groups = sorted(
+        {s.group for s in problem.sites},
+        key=lambda g: (_GROUP_ORDER.index(g) if g in _GROUP_ORDER else len(_GROUP_ORDER), g),
     )
-    if status == "INFEASIBLE":
-        why = (
-            "the crews cannot fit every task before the end of the calendar horizon "
-            f"(working day {problem.horizon}, {cal.date_of(problem.horizon - 1)}); extend "
-            "the calendar's horizon_days or add crews"
-        )
-    elif status == "MODEL_INVALID":
-        why = f"the model is invalid ({cp.model.validate() or 'no detail'}): a bug"
+    by_site = {s.site_id: s for s in problem.sites}
+    tasks = result.tasks.set_index(["site_id", "task"])
+    for group in groups:
+        part = sites_df[sites_df["group"] == group]
+        members = [by_site[i] for i in part["site_id"]]
+        n_vill = sum(s.n_villages for s in members)
+        deadlines = sorted({s.deadline for s in members})
+        dl_text = ", ".join(d.isoformat() for d in deadlines)
+        late = part[part["late_days"] > 0]
+        head = f"{group}: {_plural(len(part), 'site')} serving {_plural(n_vill, 'village')}; "
+        if late.empty:
+            head += f"all complete by {max(part['finish_date'])} (deadline {dl_text})"
+        else:
+            head += (
+                f"{len(late)} late, the others complete by "
+                f"{max(part.loc[part['late_days'] == 0, 'finish_date'], default='—')} "
+                f"(deadline {dl_text})"
+            )
+        head += f"; on air by {max(part['on_air_date'])}"
+        target = settings.on_air_targets.get(group)
+        if target is not None:
+            head += f" (target {to_date(target).isoformat()})"
+        lines.append(head + ".")
+        waits = []
+        for s in members:
+            if (
+                s.power == "grid"
+                and s.power_date is not None
+                and s.power_date > problem.calendar.start
+            ):
+                key = (s.site_id, "grid")
+                if (
+                    key in tasks.index
+                    and tasks.loc[key, "start_date"]
+                    == problem.calendar.next_working_day_on_or_after(s.power_date).isoformat()
+                ):
+                    waits.append(s.power_date)
+        if waits:
+            verb = "waits" if len(waits) == 1 else "wait"
+            lines.append(
+                f"  {_plural(len(waits), 'site')} {verb} for grid power, the last until "
+                f"{max(waits).isoformat()}."
+            )
+        after = [s for s in members if s.power_date is not None and s.power_date > s.deadline]
+        if after:
+            lines.append(
+                f"  warning: {_plural(len(after), 'site')} get grid power only after the "
+                f"deadline (power_eta, e.g. {after[0].site_id} on {after[0].power_date}): "
+                "late unless solar+battery is chosen."
+            )
+        n_solar = sum(1 for s in members if s.power == "solar")
+        if n_solar:
+            lines.append(f"  {_plural(n_solar, 'site')} on solar+battery (no grid in time).")
+    late_all = sites_df[sites_df["late_days"] > 0].sort_values(
+        ["late_days", "site_id"], ascending=[False, True]
+    )
+    if late_all.empty:
+        lines.append("No site is late.")
     else:
-        why = (
-            f"no schedule found within its share ({budget:.2f}) of max_deterministic_time="
-            f"{settings.max_deterministic_time}; raise it"
+        lines.append(
+            f"Late: {_plural(len(late_all), 'site')}, "
+            f"{_plural(int(late_all['late_days'].sum()), 'day')} in total"
+            + (
+                f" (at least {_plural(result.n_late_lower_bound, 'site')} must be late in any "
+                "schedule)"
+                if result.n_late_lower_bound and result.method == "cp-sat"
+                else ""
+            )
+            + ":"
         )
-    return f"CP-SAT returned {status} for {where}: {why}"
+        shown = late_all.head(20)
+        for row in shown.itertuples(index=False):
+            lines.append(
+                f"  {row.site_id} ({row.operator}, {row.group}): finishes {row.finish_date}, "
+                f"{_plural(int(row.late_days), 'day')} after {row.deadline}."  # type: ignore[arg-type]
+            )
+        if len(late_all) > len(shown):
+            lines.append(f"  … and {len(late_all) - len(shown)} more (see sites_schedule.csv).")
+    if result.method == "cp-sat":
+        lines.append(
+            f"Tardiness level: {result.tardiness_ticks} ticks, proven bound "
+            f"{result.tardiness_lower_bound_ticks} (gap {100 * result.tardiness_gap:.1f}%)."
+        )
+    if result.baseline is not None:
+        b = result.baseline
+        lines.append(
+            f"Greedy earliest-deadline-first (the yardstick): {_plural(b.n_late, 'site')} late, "
+            f"{_plural(b.total_late_days, 'day')} late in total, last finish "
+            f"{max(b.sites['finish_date'])}."
+        )
+    if result.moved is not None:
+        mv = result.moved
+        later = int((mv["finish_shift_days"] > 0).sum()) if len(mv) else 0
+        lines.append(
+            f"Re-plan: {_plural(len(mv), 'task')} moved against the previous plan"
+            + (f", {later} finishing later" if later else "")
+            + "."
+        )
+    if result.wall_limit_hit:
+        lines.append(
+            f"warning: the wall-clock backstop ({settings.max_wall_time_s:g} s) stopped the "
+            "solver: this plan may differ from run to run; raise max_wall_time_s."
+        )
+    if result.explanation is not None:
+        lines.append(result.explanation.summary)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry points
+def _to_assignment(
+    problem: ProblemData, starts: Mapping[int, Sequence[int]], units: Mapping[int, Sequence[int]]
+) -> _Assignment:
+    return _Assignment(
+        starts=tuple(tuple(int(x) for x in starts.get(i, ())) for i in range(len(problem.sites))),
+        units=tuple(tuple(int(x) for x in units.get(i, ())) for i in range(len(problem.sites))),
+    )
+
+
+def _previous_starts(problem: ProblemData, previous: pd.DataFrame) -> dict[int, list[int]] | None:
+    """Start ticks of a previous ``schedule.csv`` for the tasks left (missing tasks: just
+    after their chain predecessor)."""
+    need = {"site_id", "task", "start_date"}
+    if not need <= set(previous.columns):
+        raise SchemaError(
+            f"previous schedule lacks column(s) {', '.join(sorted(need - set(previous.columns)))}",
+            column=sorted(need - set(previous.columns))[0],
+        )
+    known = {
+        (str(a), str(b)): c
+        for a, b, c in zip(
+            previous["site_id"], previous["task"], previous["start_date"], strict=True
+        )
+    }
+    out: dict[int, list[int]] = {}
+    cal = problem.calendar
+    for s_idx, site in enumerate(problem.sites):
+        axis = problem.axis(site)
+        row: list[int] = []
+        t = 0
+        for task in site.tasks:
+            if task.fixed_start is not None:
+                t = task.fixed_start
+            else:
+                v = known.get((site.site_id, task.name))
+                cand = max(t, task.release)
+                if v is not None and not _missing(v):
+                    cand = max(cand, axis.first_tick(cal.index_of(to_date(v), side="after")))
+                t = cand
+            row.append(t)
+            t += task.duration
+        out[s_idx] = row
+    return out
+
+
+def _moved(previous: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """Tasks whose start, finish or crew changed between two ``schedule.csv`` frames."""
+    cols = ["site_id", "task", "start_date", "finish_date", "crew_id"]
+    prev = previous.reindex(columns=cols).copy()
+    prev = prev.astype({c: "object" for c in cols}).fillna("")
+    prev = prev.astype(str)
+    new = tasks[cols].astype(str)
+    merged = prev.merge(new, on=["site_id", "task"], how="outer", suffixes=("_old", "_new"))
+    merged = merged.fillna("")
+    changed = (
+        (merged["start_date_old"] != merged["start_date_new"])
+        | (merged["finish_date_old"] != merged["finish_date_new"])
+        | (merged["crew_id_old"] != merged["crew_id_new"])
+    )
+    m = merged[changed].sort_values(["site_id", "task"]).reset_index(drop=True)
+
+    def shift(a: str, b: str) -> int:
+        if not a or not b:
+            return 0
+        return (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
+
+    out = pd.DataFrame(
+        {
+            "site_id": m["site_id"],
+            "task": m["task"],
+            "old_start": m["start_date_old"],
+            "new_start": m["start_date_new"],
+            "old_finish": m["finish_date_old"],
+            "new_finish": m["finish_date_new"],
+            "old_crew_id": m["crew_id_old"],
+            "new_crew_id": m["crew_id_new"],
+            "finish_shift_days": [
+                shift(a, b) for a, b in zip(m["finish_date_old"], m["finish_date_new"], strict=True)
+            ],
+        }
+    )
+    out["finish_shift_days"] = out["finish_shift_days"].astype("int64")
+    return out
+
+
+def greedy_schedule(
+    sites: pd.DataFrame, settings: ScheduleSettings, *, progress: pd.DataFrame | None = None
+) -> ScheduleResult:
+    """The yardstick: earliest-deadline-first list scheduling (each site's chain in turn,
+    sites by deadline, power date, site_id), every task as early as a unit allows, the
+    unit that can start first (then the nearest); status ``FEASIBLE``, no bound."""
+    t0 = time.perf_counter()
+    problem = build_problem(sites, settings, progress=progress)
+    return _greedy_result(problem, settings, t0)
+
+
+def _greedy_result(problem: ProblemData, settings: ScheduleSettings, t0: float) -> ScheduleResult:
+    starts: dict[int, list[int]] = {}
+    units: dict[int, list[int]] = {}
+    for part in _components(problem):
+        travel = _Travel(problem, part)
+        st, un = _greedy_part(problem, part, travel, drop_late=False)
+        starts.update(st)
+        units.update(un)
+    runtime = time.perf_counter() - t0
+    return _result(
+        problem,
+        settings,
+        _to_assignment(problem, starts, units),
+        status="FEASIBLE",
+        late_lb=0,
+        tard_lb=0,
+        span_lb=None,
+        runtime_s=runtime,
+        first_plan_s=runtime,
+        method="greedy-edf",
+    )
+
+
+def plan_builds(
+    sites: pd.DataFrame,
+    settings: ScheduleSettings,
+    *,
+    progress: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+) -> ScheduleResult:
+    """Schedule every site's build chain with CP-SAT (see the module docstring).
+
+    sites: the siting output (GeoDataFrame or DataFrame; see :func:`build_problem`).
+    progress: tasks done or started (:func:`covgap.schedule_io.read_progress`).
+    previous: the previous ``schedule.csv`` (re-planning: its starts are the first hint
+        and :attr:`ScheduleResult.moved` says what changed).
+
+    A late plan is a result (``n_late > 0``, listed in ``summary``, explained in
+    ``explanation``). The greedy plan always exists, so a plan always comes back; the
+    parts are solved in a fixed order, each with a share of ``max_deterministic_time``
+    by its number of tasks (what a part leaves goes on to the next).
+    """
+    t0 = time.perf_counter()
+    problem = build_problem(sites, settings, progress=progress)
+    deadline_wall = t0 + float(settings.max_wall_time_s)
+    baseline = _greedy_result(problem, settings, time.perf_counter())
+    first_plan = time.perf_counter() - t0  # the greedy plan is complete and feasible
+    n = len(problem.sites)
+    prev_starts = _previous_starts(problem, previous) if previous is not None else None
+    parts = [p for p in _components(problem) if any(problem.sites[s].tasks for s in p)]
+    sizes = [sum(len(problem.sites[i].tasks) for i in part) for part in parts]
+    total_size = max(1, sum(sizes))
+    starts: dict[int, list[int]] = {i: [] for i in range(n)}
+    units: dict[int, list[int]] = {i: [] for i in range(n)}
+    late_lb = tard_lb = 0
+    span_lb = 0
+    all_levels = 3
+    stages: list[dict[str, Any]] = []
+    carry = 0.0
+    wall_hit = False
+    for part, size in zip(parts, sizes, strict=True):
+        own = float(settings.max_deterministic_time) * size / total_size
+        budget = max(0.5 * own, own + carry)
+        outcome, used, hit = _solve_part(
+            problem, part, settings, budget, deadline_wall, prev_starts
+        )
+        wall_hit = wall_hit or hit
+        carry = carry + own - used  # negative when parts overran: the next ones pay it back
+        starts.update(outcome.starts)
+        units.update(outcome.units)
+        late_lb += outcome.late_lb
+        tard_lb += outcome.tard_lb
+        span_lb = max(span_lb, outcome.span_lb)
+        all_levels = min(all_levels, outcome.levels_proven)
+        stages.extend(outcome.stages)
+    assignment = _to_assignment(problem, starts, units)
+    status = "OPTIMAL" if all_levels >= 3 else "FEASIBLE"
+    tasks_df, sites_df, tard_ticks, _, _ = _tables(problem, assignment)
+    moved = _moved(previous, tasks_df) if previous is not None else None
+    explanation = None
+    n_late = int((sites_df["late_days"] > 0).sum())
+    if n_late and settings.explain_late:
+        explanation = least_extra_crews(problem, settings, assignment)
+    return _result(
+        problem,
+        settings,
+        assignment,
+        status=status,
+        late_lb=late_lb,
+        tard_lb=min(tard_lb, tard_ticks),
+        span_lb=span_lb,
+        runtime_s=time.perf_counter() - t0,
+        first_plan_s=first_plan,
+        method="cp-sat",
+        baseline=baseline,
+        moved=moved,
+        stages=tuple(stages),
+        wall_limit_hit=wall_hit,
+        explanation=explanation,
+    )
+
+
+# --------------------------------------------------------------------------- late plans
+def _with_extra_units(problem: ProblemData, extra: Mapping[int, int]) -> ProblemData:
+    """The problem with ``extra[pool]`` more units in some pools, named after the pool's
+    first crew (``<crew_id>/<count + k>``) and based at its home."""
+    units = list(problem.units)
+    unit_pool = list(problem.unit_pool)
+    unit_home = list(problem.unit_home)
+    pools = [list(p) for p in problem.pools]
+    for pool in sorted(extra):
+        k = int(extra[pool])
+        if k <= 0:
+            continue
+        first = problem.units[problem.pools[pool][0]]
+        crew_id = first.rsplit("/", 1)[0]
+        count = sum(1 for u in problem.units if u.rsplit("/", 1)[0] == crew_id)
+        home = problem.unit_home[problem.pools[pool][0]]
+        for j in range(1, k + 1):
+            pools[pool].append(len(units))
+            unit_pool.append(pool)
+            unit_home.append(home)
+            units.append(f"{crew_id}/{count + j}")
+    return ProblemData(
+        sites=problem.sites,
+        crews=problem.crews,
+        units=tuple(units),
+        unit_pool=tuple(unit_pool),
+        unit_home=tuple(unit_home),
+        pools=tuple(tuple(p) for p in pools),
+        pool_keys=problem.pool_keys,
+        axes=problem.axes,
+        calendar=problem.calendar,
+        ticks_per_day=problem.ticks_per_day,
+        on_air_lag_days=problem.on_air_lag_days,
+        travel=problem.travel,
+        road_factor=problem.road_factor,
+        speeds_kmh=problem.speeds_kmh,
+        hours_per_tick=problem.hours_per_tick,
+    )
+
+
+def _fixable_late(
+    problem: ProblemData, part: Sequence[int], starts: Mapping[int, Sequence[int]]
+) -> list[int]:
+    out = []
+    for s in part:
+        site = problem.sites[s]
+        if (
+            site.tasks
+            and not site.chain_late_alone
+            and starts[s][-1] + site.tasks[-1].duration > site.deadline_tick
+        ):
+            out.append(s)
+    return out
+
+
+def _travel_late_alone(problem: ProblemData, s: int, setup: Mapping[tuple[int, int], int]) -> bool:
+    """The chain with free crews but the least possible move before each crew task."""
+    site = problem.sites[s]
+    t = 0
+    for b_idx, (i0, i1, _, dur, offsets) in enumerate(_blocks(site)):
+        if site.tasks[i0].fixed_start is not None:
+            t = int(site.tasks[i0].fixed_start or 0) + dur
+            continue
+        t += setup.get((s, b_idx), 0)
+        for k in range(i0, i1 + 1):
+            t = max(t, site.tasks[k].release - offsets[k - i0])
+        t += dur
+    return t > site.deadline_tick
+
+
+def _late_with(
+    problem: ProblemData, part: Sequence[int], extra: Mapping[int, int]
+) -> tuple[int, int, dict[int, list[int]], dict[int, list[int]]]:
+    """Fixable late sites (count, tardiness) of the drop-late greedy with extra units."""
+    prob = _with_extra_units(problem, extra)
+    tr = _Travel(prob, part)
+    st, un = _greedy_part(prob, part, tr, drop_late=True)
+    late = _fixable_late(prob, part, st)
+    tard = sum(
+        st[s][-1] + prob.sites[s].tasks[-1].duration - prob.sites[s].deadline_tick for s in late
+    )
+    return len(late), tard, st, un
+
+
+def least_extra_crews(
+    problem: ProblemData, settings: ScheduleSettings, assignment: _Assignment
+) -> ExtraCrews:
+    """Reasons for each late site of ``assignment`` and the fewest extra crew units (by
+    operator × region × kind) that would put every site on time except those their power
+    date (or their own chain) makes late.
+
+    Per part with such sites: a greedy search adds one unit at a time to the pool that
+    helps most (checked with the real moves) until none is late — an upper bound; then
+    one CP-SAT model with each pool's capacity ``units + extra`` as a variable and hard
+    deadlines minimises the extra units (its bound proves the least); its answer is
+    checked by placing the units with real moves, and the greedy bound is kept when the
+    check fails. Deterministic time: ``explain_deterministic_time`` over the parts.
+    """
+    starts = {i: list(assignment.starts[i]) for i in range(len(problem.sites))}
+    cal = problem.calendar
+    parts = [p for p in _components(problem) if _fixable_late(problem, p, starts)]
+    extra_total: dict[int, int] = {}
+    lb_total = 0
+    proven = True
+    found = True
+    size_all = max(1, sum(len(p) for p in parts))
+    setup_all: dict[tuple[int, int], int] = {}
+    for part in _components(problem):
+        tr = _Travel(problem, part)
+        setup_all.update(_min_inbound(problem, part, tr))
+    for part in parts:
+        budget = float(settings.explain_deterministic_time) * len(part) / size_all
+        travel = _Travel(problem, part)
+        setup = {k: v for k, v in setup_all.items() if k[0] in set(part)}
+        pools = sorted({t.pool for s in part for t in problem.sites[s].tasks if t.pool >= 0})
+        # Greedy search over crew counts.
+        extra: dict[int, int] = {p: 0 for p in pools}
+        limit = int(settings.max_extra_units_per_pool)
+
+        n_l, _, best_st, best_un = _late_with(problem, part, extra)
+        while n_l:
+            options = []
+            for p in pools:
+                if extra[p] >= limit:
+                    continue
+                trial = dict(extra)
+                trial[p] += 1
+                nl, tl, st, un = _late_with(problem, part, trial)
+                options.append(((nl, tl, p), trial, st, un))
+            if not options:
+                break
+            (nl, tl, _), extra, best_st, best_un = min(options, key=lambda o: o[0])
+            n_l = nl
+        if n_l:
+            found = False
+            for p, k in extra.items():
+                extra_total[p] = extra_total.get(p, 0) + k
+            continue
+        # CP-SAT: least extra units, hard deadlines.
+        horizon = _part_horizon(problem, part, travel)
+        model = _PartModel(
+            problem,
+            part,
+            travel,
+            setup,
+            "extra",
+            horizon=horizon,
+            route_max_visits=0,
+            max_extra=limit,
+        )
+        model.hint(best_st, best_un, extra)
+        solver = _solver(settings, budget, float(settings.max_wall_time_s))
+        code = solver.solve(model.model)
+        status = STATUS_NAMES.get(code, "UNKNOWN")
+        lb = sum(extra.values())
+        if status in ("OPTIMAL", "FEASIBLE"):
+            lb = math.ceil(solver.best_objective_bound - 1e-6)
+            cand = {p: int(solver.value(x)) for p, x in model.extra.items()}
+            if sum(cand.values()) < sum(extra.values()):
+                prob = _with_extra_units(problem, cand)
+                tr = _Travel(prob, part)
+                raw, _ = model.read(solver)
+                st, _ = _decode(prob, part, tr, raw)
+                if not _fixable_late(prob, part, st):
+                    extra = cand
+        if sum(extra.values()) > lb:
+            proven = False
+        lb_total += lb
+        for p, k in extra.items():
+            if k:
+                extra_total[p] = extra_total.get(p, 0) + k
+    # Reasons per late site.
+    rows = []
+    unfixable: list[str] = []
+    for s_idx, site in enumerate(problem.sites):
+        if not site.tasks:
+            continue
+        end = starts[s_idx][-1] + site.tasks[-1].duration
+        if end <= site.deadline_tick:
+            continue
+        axis = problem.axis(site)
+        finish = cal.date_of(axis.day_of_tick(end - 1))
+        reasons: list[str] = []
+        if site.chain_late_alone:
+            unfixable.append(site.site_id)
+            if site.power_date is not None and any(
+                t.name == "grid" and t.release > 0 for t in site.tasks
+            ):
+                earliest = cal.date_of(axis.day_of_tick(site.earliest_end - 1))
+                reasons.append(
+                    f"power date: grid power only on {site.power_date}, so even with free crews "
+                    f"it ends {earliest}, after the deadline {site.deadline}"
+                )
+            else:
+                reasons.append(
+                    "chain: even started at once with free crews its tasks end after the "
+                    f"deadline {site.deadline}"
+                )
+        else:
+            if _travel_late_alone(problem, s_idx, setup_all):
+                reasons.append("travel: the crews' drive to the site alone makes it late")
+            pools_needed = [
+                p
+                for p in sorted(extra_total)
+                if extra_total[p] and any(t.pool == p for t in site.tasks)
+            ]
+            if pools_needed:
+                kinds = ", ".join(
+                    f"{problem.pool_keys[p][2]} (+{extra_total[p]})" for p in pools_needed
+                )
+                reasons.append(
+                    f"crew capacity: {site.operator} crews in {site.region} are fully booked; "
+                    f"more {kinds} units put it on time"
+                )
+            elif not reasons:
+                reasons.append(
+                    f"crew capacity: {site.operator} crews in {site.region} are fully booked"
+                )
+        rows.append(
+            (
+                site.site_id,
+                site.operator,
+                site.region,
+                site.group,
+                site.deadline.isoformat(),
+                finish.isoformat(),
+                (finish - site.deadline).days,
+                "; ".join(reasons),
+            )
+        )
+    late_df = pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "operator",
+            "region",
+            "group",
+            "deadline",
+            "finish_date",
+            "late_days",
+            "reasons",
+        ],
+    )
+    late_df["late_days"] = late_df["late_days"].astype("int64")
+    ex_rows = []
+    for p in sorted(extra_total, key=lambda p: problem.pool_keys[p]):
+        if not extra_total[p]:
+            continue
+        op, region, kind = problem.pool_keys[p]
+        first = problem.units[problem.pools[p][0]].rsplit("/", 1)[0]
+        ex_rows.append((op, region, kind, first, len(problem.pools[p]), extra_total[p]))
+    extra_df = pd.DataFrame(
+        ex_rows, columns=["operator", "region", "kind", "crew_id", "units", "extra_units"]
+    )
+    extra_df = extra_df.astype({"units": "int64", "extra_units": "int64"})
+    if not parts:
+        status = "NONE_NEEDED"
+    elif not found:
+        status = "NOT_FOUND"
+    else:
+        status = "OPTIMAL" if proven else "FEASIBLE"
+    total = int(extra_df["extra_units"].sum()) if len(extra_df) else 0
+    if status == "NONE_NEEDED":
+        text = (
+            f"No extra crew helps: the {_plural(len(unfixable), 'late site')} wait for power "
+            "(or their own chain) past the deadline."
+        )
+    elif status == "NOT_FOUND":
+        text = (
+            f"Even {settings.max_extra_units_per_pool} more units per crew pool do not put every "
+            "site on time (see infeasibility.json)."
+        )
+    else:
+        by = ", ".join(
+            f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
+        )
+        proof = "proven" if status == "OPTIMAL" else "not proven least"
+        text = (
+            f"Least extra crews to meet every deadline ({proof}): {_plural(total, 'unit')}: {by}."
+        )
+        if unfixable:
+            text += f" {_plural(len(unfixable), 'site')} stay late whatever the crews (power date)."
+    return ExtraCrews(
+        late_sites=late_df,
+        extra=extra_df,
+        unfixable=tuple(unfixable),
+        status=status,
+        lower_bound=int(lb_total),
+        summary=text,
+    )
+
+
+# --------------------------------------------------------------------------- RCPSP core
+def solve_rcpsp(
+    durations: Sequence[int],
+    demands: Sequence[Sequence[int]],
+    capacities: Sequence[int],
+    successors: Sequence[Sequence[int]],
+    *,
+    max_deterministic_time: float = 1.0,
+    seed: int = 0,
+    num_workers: int = 2,
+) -> tuple[str, int, int, list[int]]:
+    """The scheduler's core on a single-mode RCPSP (PSPLIB): fixed-size intervals,
+    ``end ≤ start`` precedences and one ``add_cumulative`` per renewable resource — the
+    constraint families :class:`_PartModel` uses for crew pools — minimising the
+    makespan. Returns ``(status, makespan, bound, starts)``; activities are 0-based and
+    ``successors[i]`` lists ``i``'s successors."""
+    n = len(durations)
+    horizon = int(sum(durations))
+    m = cp_model.CpModel()
+    starts = [m.new_int_var(0, horizon - int(durations[i]), f"s{i}") for i in range(n)]
+    intervals = [
+        m.new_fixed_size_interval_var(starts[i], int(durations[i]), f"i{i}") for i in range(n)
+    ]
+    for i in range(n):
+        for j in successors[i]:
+            m.add(starts[j] >= starts[i] + int(durations[i]))
+    for r, cap in enumerate(capacities):
+        users = [i for i in range(n) if demands[i][r] > 0 and durations[i] > 0]
+        if users:
+            m.add_cumulative(
+                [intervals[i] for i in users], [int(demands[i][r]) for i in users], int(cap)
+            )
+    makespan = m.new_int_var(0, horizon, "makespan")
+    m.add_max_equality(makespan, [starts[i] + int(durations[i]) for i in range(n)])
+    m.minimize(makespan)
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_deterministic_time = float(max_deterministic_time)
+    p.random_seed = int(seed)
+    p.num_workers = int(num_workers)
+    p.interleave_search = True
+    code = solver.solve(m)
+    status = STATUS_NAMES.get(code, f"UNRECOGNISED_{code}")
+    if status not in ("OPTIMAL", "FEASIBLE"):
+        return status, -1, int(solver.best_objective_bound), []
+    return (
+        status,
+        int(solver.objective_value),
+        math.ceil(solver.best_objective_bound - 1e-6),
+        [int(solver.value(s)) for s in starts],
+    )

@@ -430,7 +430,9 @@ def _clean_one(v: Any) -> str | None:
             return None
         v = str(v)
     if not v.isascii():
-        v = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFC", v))
+        # zero-width characters out first: between a letter and its combining mark they
+        # would keep NFC from composing the two ("e\u200b\u0301" must become "é")
+        v = unicodedata.normalize("NFC", _ZERO_WIDTH_RE.sub("", v))
     v = v.strip()
     return v or None
 

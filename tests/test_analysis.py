@@ -35,7 +35,9 @@ RESULT_COLUMNS = [
     "model", "extrapolated", "rsrp_source", "rsrp_viettel_dbm", "rsrp_vnpt_dbm",
     "rsrp_mobifone_dbm", "rsrp_vietnamobile_dbm", "low_signal_viettel", "low_signal_vnpt",
     "low_signal_mobifone", "low_signal_vietnamobile", "best_rscp_dbm", "best_rxlev_dbm",
-    "margin_db", "low_signal", "group",
+    "margin_db", "low_signal", "group", "predicted_rsrp_dbm", "predicted_distance_m",
+    "best_rsrp_4g_dbm", "best_rsrp_5g_dbm", "covered_2g", "covered_3g", "covered_4g",
+    "covered_5g",
 ]  # fmt: skip
 
 # --------------------------------------------------------------------------- hand formulas
@@ -676,6 +678,9 @@ def test_summaries_count_by_province_and_commune() -> None:
     assert prov.columns.tolist() == [
         "province_code", "province", "villages", "population", "low_signal_powered",
         "low_signal_unpowered", "covered", "population_low_signal", "share_low_signal",
+        "population_covered_2g", "share_population_covered_2g", "population_covered_3g",
+        "share_population_covered_3g", "population_covered_4g", "share_population_covered_4g",
+        "population_covered_5g", "share_population_covered_5g",
     ]  # fmt: skip
     p10 = prov.iloc[1]
     assert (p10["villages"], p10["population"], p10["low_signal_powered"],
@@ -691,3 +696,103 @@ def test_summaries_count_by_province_and_commune() -> None:
     assert com["population_low_signal"].tolist() == [1000, 0, 800]
     # deterministic: the same input in another row order gives the same table
     pd.testing.assert_frame_equal(summarise(v.iloc[::-1], by="commune"), com)
+
+
+# --------------------------------------------------------------------------- per technology
+
+
+def test_best_level_and_coverage_per_technology() -> None:
+    lon, lat = 105.0, 21.0
+    ts = [
+        tower("L", lon, north(lat, -2000.0), technology="4G", frequency_mhz=1800.0),
+        tower("N", lon, north(lat, 9000.0), technology="5G", frequency_mhz=3500.0,
+              operator="VNPT", eirp_dbm=62.0),
+        tower("G", lon, north(lat, -3000.0), technology="2G", frequency_mhz=900.0,
+              eirp_dbm=50.0),
+        tower("U", lon, north(lat, 15000.0), technology="3G", frequency_mhz=2100.0,
+              eirp_dbm=45.0),
+    ]  # fmt: skip
+    v = assess_villages(villages_gdf([{"lon": lon, "lat": lat}]), towers_gdf(ts)).villages
+    r = v.iloc[0]
+    want = {t["tower_id"]: level(t, lon, lat) for t in ts}
+    assert r["best_rsrp_4g_dbm"] == pytest.approx(want["L"], abs=TOL_DB)
+    assert r["best_rsrp_5g_dbm"] == pytest.approx(want["N"], abs=TOL_DB)
+    assert r["best_rxlev_dbm"] == pytest.approx(want["G"], abs=TOL_DB)
+    assert r["best_rscp_dbm"] == pytest.approx(want["U"], abs=TOL_DB)
+    # thresholds: RSRP −110 (4G and 5G), RSCP −100, RxLev −95 (hand comparison)
+    assert bool(r["covered_4g"]) == (want["L"] >= -110.0)
+    assert bool(r["covered_5g"]) == (want["N"] >= -110.0)
+    assert bool(r["covered_3g"]) == (want["U"] >= -100.0)
+    assert bool(r["covered_2g"]) == (want["G"] >= -95.0)
+    assert want["L"] >= -110.0 and want["N"] < -110.0 and want["U"] < -100.0  # the case mixes
+    none = assess_villages(villages_gdf([{"lon": 100.0, "lat": 10.0}]), towers_gdf(ts)).villages
+    assert math.isnan(none["best_rsrp_5g_dbm"].iloc[0])
+    assert not none[["covered_2g", "covered_3g", "covered_4g", "covered_5g"]].any(axis=None)
+
+
+def test_predicted_rsrp_is_what_a_measurement_compares_with() -> None:
+    lon, lat = 105.0, 21.0
+    vt = tower("VT", lon, north(lat, -3000.0), operator="Viettel")
+    vn = tower("VN", lon, north(lat, 6000.0), operator="VNPT")
+    want_vt, want_vn = level(vt, lon, lat), level(vn, lon, lat)
+    assert want_vt > want_vn
+    rows = [
+        {"lon": lon, "lat": lat, "measured_rsrp_dbm": -70.0, "measured_operator": "VNPT"},
+        {"lon": lon, "lat": lat, "measured_rsrp_dbm": -130.0},
+        {"lon": lon, "lat": lat},
+    ]
+    v = assess_villages(villages_gdf(rows), towers_gdf([vt, vn])).villages
+    # the measured operator's own prediction, not the measurement that replaced it
+    assert v["predicted_rsrp_dbm"].iloc[0] == pytest.approx(want_vn, abs=TOL_DB)
+    assert v["predicted_distance_m"].iloc[0] == pytest.approx(6000.0, abs=0.5)
+    assert v["rsrp_vnpt_dbm"].iloc[0] == -70.0
+    for i in (1, 2):  # no operator: the best prediction over operators
+        assert v["predicted_rsrp_dbm"].iloc[i] == pytest.approx(want_vt, abs=TOL_DB)
+        assert v["predicted_distance_m"].iloc[i] == pytest.approx(3000.0, abs=0.5)
+
+
+def test_summaries_count_population_covered_per_technology() -> None:
+    lon, lat = 105.0, 21.0
+    ts = [
+        tower("L", lon, lat, technology="4G"),
+        tower("N", lon, lat, technology="5G", frequency_mhz=3500.0, eirp_dbm=62.0),
+    ]
+    near, far = north(lat, 1000.0), north(lat, 12000.0)
+    assert level(ts[1], lon, near) >= -110.0 > level(ts[1], lon, far)  # by hand
+    assert level(ts[0], lon, far) >= -110.0
+    rows = [
+        {"lon": lon, "lat": near, "province_code": "15", "province": "Lào Cai",
+         "population": 700},
+        {"lon": lon, "lat": far, "province_code": "15", "province": "Lào Cai",
+         "population": 300},
+        {"lon": lon, "lat": far, "province_code": "08", "province": "Tuyên Quang",
+         "population": 0},
+    ]  # fmt: skip
+    prov = summarise(assess_villages(villages_gdf(rows), towers_gdf(ts)).villages, by="province")
+    lc = prov.set_index("province_code").loc["15"]
+    assert (lc["population_covered_4g"], lc["population_covered_5g"]) == (1000, 700)
+    assert lc["share_population_covered_5g"] == pytest.approx(0.7)
+    assert lc["population_covered_2g"] == 0 and lc["share_population_covered_3g"] == 0.0
+    tq = prov.set_index("province_code").loc["08"]
+    assert tq["share_population_covered_4g"] == 0.0  # no population: 0, not NaN
+
+
+def test_summaries_without_technology_columns_keep_the_base_columns() -> None:
+    v = assess_villages(villages_gdf([{"lon": 105.0, "lat": 21.0}]), EMPTY_TOWERS).villages
+    old = v.drop(columns=["covered_2g", "covered_3g", "covered_4g", "covered_5g"])
+    assert summarise(old, by="province").columns[-1] == "share_low_signal"
+
+
+def test_terrain_and_calibration_settings_are_checked() -> None:
+    pos = {"lon": 105.0, "lat": 21.0}
+    t = towers_gdf([tower("T", 105.0, 21.0)])
+    for settings in (
+        AnalysisSettings(terrain_model="longley"),
+        AnalysisSettings(terrain_step_m=0.0),
+        AnalysisSettings(itm_climate=8),
+        AnalysisSettings(itm_n0_nunits=500.0),
+        AnalysisSettings(clutter_offset_db={"forest": 1.0}),
+        AnalysisSettings(clutter_slope_db_per_decade={"open_rural": math.nan}),
+    ):
+        with pytest.raises(ScenarioError):
+            assess_villages(villages_gdf([pos]), t, settings)

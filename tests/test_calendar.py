@@ -106,3 +106,35 @@ def test_invalid_calendars_are_refused() -> None:
         WorkCalendar(horizon_days=0)
     with pytest.raises(ValueError, match="side"):
         WorkCalendar().index_of(D(2025, 7, 15), side="nearest")  # type: ignore[arg-type]
+
+
+def test_tick_axis_without_rain_is_the_working_days_times_ticks() -> None:
+    from covgap.calendar import TickAxis
+
+    cal = WorkCalendar()
+    axis = TickAxis(cal, 4)
+    assert axis.n_days == cal.horizon_index
+    assert axis.horizon == 4 * cal.horizon_index
+    assert axis.first_tick(41) == 164  # Wed 3 Sep
+    assert axis.day_of_tick(163) == 40 and axis.day_of_tick(164) == 41
+    assert axis.rainy_days() == 0
+
+
+def test_rain_window_gives_fewer_ticks_per_day_in_its_region_only() -> None:
+    from covgap.calendar import RainWindow, TickAxis
+
+    cal = WorkCalendar()
+    # 15–19 Jul (Tue–Sat, 5 working days) at factor 1.5: round(4 / 1.5) = 3 ticks a day.
+    window = RainWindow("Northwest", D(2025, 7, 15), D(2025, 7, 19), 1.5)
+    axis = TickAxis(cal, 4, [window], region="Northwest")
+    assert axis.first_tick(5) == 15  # Mon 21 Jul starts after 5 × 3 ticks
+    assert axis.day_of_tick(14) == 4 and axis.day_of_tick(15) == 5
+    assert axis.rainy_days() == 5
+    assert TickAxis(cal, 4, [window], region="Mekong Delta").first_tick(5) == 20
+    assert (
+        TickAxis(cal, 4, [RainWindow("*", D(2025, 7, 15), D(2025, 7, 15), 4.0)]).first_tick(1) == 1
+    )
+    with pytest.raises(ValueError, match="factor"):
+        RainWindow("Northwest", D(2025, 7, 15), D(2025, 7, 19), 0.5)
+    with pytest.raises(ValueError, match="before start"):
+        RainWindow("Northwest", D(2025, 7, 19), D(2025, 7, 15), 1.5)

@@ -395,6 +395,18 @@ def test_terrain_seam_replaces_loss_where_given() -> None:
     assert not r.extrapolated.any()
 
 
+def test_terrain_seam_records_the_terrain_model_that_answered() -> None:
+    r = path_loss_db(
+        "auto", 1800.0, 40.0, 1.5, [3.0, 3.0, 12.0], "open_rural",
+        terrain_loss_db=[141.5, np.nan, 160.0], terrain_model="knife_edge",
+    )  # fmt: skip
+    assert r.model_used.tolist() == ["knife_edge", "cost231", "knife_edge"]
+    assert r.loss_db[0] == 141.5 and r.loss_db[2] == 160.0
+    assert r.loss_db[1] == pytest.approx(cost231(1800, 40, 1.5, 3, "open_rural"), abs=TOL_DB)
+    with pytest.raises(PropagationRangeError, match="terrain_model"):
+        path_loss_db("auto", 900.0, 40.0, 1.5, 5.0, terrain_loss_db=[1.0], terrain_model="srtm")
+
+
 def test_unknown_model_is_refused() -> None:
     with pytest.raises(PropagationRangeError, match="model"):
         path_loss_db("walfisch", 900.0, 40.0, 1.5, 5.0, "suburban")
