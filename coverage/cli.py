@@ -68,6 +68,10 @@ MapsOpt = Annotated[Path, typer.Option("--maps", help="Folder for the HTML maps.
 DemOpt = Annotated[
     Path | None, typer.Option("--dem", help="DEM GeoTIFF for terrain-aware paths (ITM).")
 ]
+ExcludedOpt = Annotated[
+    Path | None,
+    typer.Option("--excluded", help="Polygons where no new site may be built (any format)."),
+]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
@@ -103,6 +107,7 @@ def _scenario(
     crs: str | None = None,
     dem: Path | None = None,
     model: str | None = None,
+    excluded: Path | None = None,
 ) -> Any:
     from .scenario import load_scenario
 
@@ -118,6 +123,8 @@ def _scenario(
         changes["crs"] = crs
     if dem is not None:
         changes["dem"] = dem
+    if excluded is not None:
+        changes["excluded"] = excluded
     if changes:
         sc = dataclasses.replace(sc, inputs=dataclasses.replace(sc.inputs, **changes))
     if model is not None:
@@ -327,6 +334,7 @@ def sites(
     towers: TowersOpt = None,
     crs: CrsOpt = None,
     dem: DemOpt = None,
+    excluded: ExcludedOpt = None,
     out: OutOpt = Path("out"),
 ) -> None:
     """Plan sites for the low-signal villages (least cost, with power and backhaul);
@@ -335,7 +343,7 @@ def sites(
     from .pipeline import Notes, open_optional_dem, read_assessed, stage_sites
 
     def body() -> None:
-        sc = _scenario(scenario, towers=towers, crs=crs, dem=dem)
+        sc = _scenario(scenario, towers=towers, crs=crs, dem=dem, excluded=excluded)
         if sc.inputs.towers is None:
             raise_usage("no towers file: pass --towers or set [inputs] towers")
         notes = Notes()
@@ -595,6 +603,7 @@ def run(
     crs: CrsOpt = None,
     dem: DemOpt = None,
     model: ModelOpt = None,
+    excluded: ExcludedOpt = None,
     out: OutOpt = Path("out"),
     maps: MapsOpt = Path("maps"),
     strict: StrictOpt = False,
@@ -618,6 +627,7 @@ def run(
             crs=crs,
             dem=dem,
             model=model,
+            excluded=excluded,
         )
         result = run_pipeline(
             sc, out, maps, strict=strict, fail_on_late=fail_on_late, do_schedule=not no_schedule

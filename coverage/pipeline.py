@@ -21,7 +21,7 @@ import pyogrio
 from . import __version__
 from .analysis import AnalysisSettings, Assessment, assess_villages, summarise
 from .calibration import CalibrationResult, calibrate
-from .errors import Reject, RequirementError, UsageError
+from .errors import CovgapError, CRSError, InputFileError, Reject, RequirementError, UsageError
 from .export import write_operator_exports
 from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
 from .maps import build_map, build_province_maps
@@ -221,6 +221,21 @@ def stage_calibrate(
     return result
 
 
+def load_excluded(path: Path | None) -> gpd.GeoDataFrame | None:
+    """Excluded areas (polygons, any CRS pyogrio reads) or ``None`` when not given."""
+    if path is None:
+        return None
+    if not path.exists():
+        raise InputFileError("excluded-areas file not found", file=path)
+    try:
+        gdf = pyogrio.read_dataframe(path)
+    except Exception as exc:  # pyogrio raises several DataSourceError types
+        raise InputFileError(f"cannot read the excluded areas: {exc}", file=path) from exc
+    if gdf.crs is None:
+        raise CRSError("excluded areas have no CRS (add a .prj or use GeoJSON)", file=path)
+    return gdf
+
+
 def stage_sites(
     villages: gpd.GeoDataFrame,
     towers: gpd.GeoDataFrame,
@@ -231,7 +246,13 @@ def stage_sites(
 ) -> SitePlan:
     """Plan sites for the gap villages → ``sites.gpkg`` (layers ``sites`` and ``links``),
     ``cost_by_province.csv`` and, when some cannot be covered, ``uncoverable.csv``."""
-    plan = plan_sites(villages, towers, scenario.siting, dem=dem)
+    excluded = load_excluded(scenario.inputs.excluded)
+    try:
+        plan = plan_sites(villages, towers, scenario.siting, dem=dem, excluded=excluded)
+    except CovgapError as exc:
+        if exc.file is None and excluded is not None and exc.column == "geometry":
+            exc.file = str(scenario.inputs.excluded)
+        raise
     write_gpkg_layers({"sites": plan.sites, "links": plan.links}, out_dir / "sites.gpkg")
     write_csv(plan.cost_by_province, out_dir / "cost_by_province.csv")
     uncoverable = out_dir / "uncoverable.csv"
@@ -389,6 +410,7 @@ def run(
             scenario.inputs.towers,
             loaded.boundaries_path,
             scenario.inputs.dem,
+            scenario.inputs.excluded,
             scenario.path,
         )
         if p is not None

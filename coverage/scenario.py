@@ -37,6 +37,8 @@ class Inputs:
     towers: Path | None = None
     boundaries: Path | None = None
     dem: Path | None = None
+    #: Polygons (any vector format, any CRS) where no new site may be built.
+    excluded: Path | None = None
     #: CRS of CSV coordinates when they are not EPSG:4326 lon/lat (e.g. "EPSG:3405").
     crs: str | None = None
     villages_layer: str | None = None
@@ -202,6 +204,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
         towers=_resolve(inputs.towers, base),
         boundaries=_resolve(inputs.boundaries, base),
         dem=_resolve(inputs.dem, base),
+        excluded=_resolve(inputs.excluded, base),
         crs=inputs.crs or None,
         villages_layer=inputs.villages_layer or None,
         towers_layer=inputs.towers_layer or None,

@@ -90,7 +90,7 @@ def test_schedule_respects_chains_release_dates_and_calendar(small_run: Path) ->
             if prev_finish is not None:
                 assert start >= prev_finish, (site_id, r.task)  # 2-hour ticks: same-day start
             prev_finish = finish
-    sites = pyogrio.read_dataframe(small_run / "out" / "sites.gpkg")
+    sites = pyogrio.read_dataframe(small_run / "out" / "sites.gpkg", layer="sites")
     by_village = {v: s for s, v in zip(sites["site_id"], sites["villages_served"], strict=True)}
     # V004 gets grid on 2025-09-20 (before its 30 Nov deadline): its grid task waits for it.
     v004 = tasks[(tasks["site_id"] == by_village["V004"]) & (tasks["task"] == "grid")]
@@ -283,3 +283,24 @@ def test_fail_on_late_exits_1_after_writing(tmp_path: Path) -> None:
     late = pd.read_csv(tmp_path / "out" / "sites_schedule.csv")
     assert (late["late_days"] > 0).any()
     assert "fail-on-late" in _one_error_line(res.stderr)
+
+
+def test_excluded_area_leaves_its_village_uncoverable(tmp_path: Path) -> None:
+    # A reserve drawn around Sín Thầu (V003): no site may be built there.
+    (tmp_path / "reserve.geojson").write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+        '"geometry":{"type":"Polygon","coordinates":[[[102.0,22.0],[102.6,22.0],'
+        "[102.6,22.8],[102.0,22.8],[102.0,22.0]]]}}]}",
+        encoding="utf-8",
+    )
+    v, t = TEST_DATA / "villages_small.csv", TEST_DATA / "towers_small.csv"
+    assert run_cli("analyse", "--villages", v, "--towers", t, cwd=tmp_path).returncode == 0
+    res = run_cli("sites", "--towers", t, "--excluded", "reserve.geojson", cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    uncoverable = pd.read_csv(tmp_path / "out" / "uncoverable.csv", dtype=str)
+    assert list(uncoverable["village_id"]) == ["V003"]
+    sites = pyogrio.read_dataframe(tmp_path / "out" / "sites.gpkg", layer="sites")
+    assert "V003" not in ";".join(sites["villages_served"])
+    missing = run_cli("sites", "--towers", t, "--excluded", "nope.geojson", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert _one_error_line(missing.stderr).startswith("error: nope.geojson:")
