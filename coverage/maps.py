@@ -27,9 +27,10 @@ their backhaul links); "All" shows every planned site. ``window.covgap.setWeek(k
 week index, or ``null`` for all) drives it from scripts, ``#week=k`` in the URL at load.
 
 Province maps: ``province_code="08"`` keeps that province's villages and sites, the
-towers within its bounding box grown by 20 km, the links of its sites (or crossing that
-box), the boundaries around it, and zooms to it; :func:`build_province_maps` writes one
-per province with gap villages.
+towers within its bounding box grown by 20 km, the backhaul links of its sites (not the
+neighbours' links that merely cross the view: their sites are not on the map, and the
+legend counts what is drawn), the boundaries around it, and zooms to it;
+:func:`build_province_maps` writes one per province with gap villages.
 
 How the page stays light: the data go into the page once, as compact column arrays
 (``<script type="application/json">``, repeated strings dictionary-encoded), and a small
@@ -993,8 +994,7 @@ def _province_view(
         _require(links, ("site_id", "geometry"), "links")
         site_ids = set(s_part["site_id"].astype(str)) if s_part is not None else set()
         own = links["site_id"].astype("object").map(lambda x: str(x) in site_ids).to_numpy(bool)
-        crossing = links.intersects(shapely.box(w, s, e, n)).to_numpy(dtype=bool)
-        l_part = links[own | crossing]
+        l_part = links[own]
     b_part = None
     if boundaries is not None:
         b_part = boundaries[boundaries.intersects(shapely.box(w, s, e, n)).to_numpy(dtype=bool)]

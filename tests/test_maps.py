@@ -702,13 +702,15 @@ def test_province_view_keeps_the_province_and_nearby_towers(tmp_path: Path) -> N
         villages,
         towers,
         make_sites(),
-        links=make_links().iloc[:2],
+        links=make_links(),  # N3's link lies in the view but N3 is no site of the map
         boundaries=boundaries,
         province_code="8",  # "8" and "08" are the same province
     )
     data = re.search(r'id="covgap-data">(.*?)</script>', text, re.DOTALL)
     assert data is not None
     cfg = json.loads(data.group(1))
+    link_sites = cfg["tables"]["link"]["cols"]["site"]
+    assert sorted(link_sites) == sorted(cfg["tables"]["site"]["cols"]["id"]) == ["N1", "N2"]
     assert cfg["tables"]["village"]["cols"]["id"] == [v[0] for v in VILLAGES]
     assert sorted(cfg["tables"]["tower"]["cols"]["id"]) == ["A", "B", "C", "D", "E", "G"]
     # zoom to province 08's square [[south, west], [north, east]]
