@@ -63,6 +63,14 @@ CrsOpt = Annotated[
     str | None,
     typer.Option("--crs", help="CRS of CSV coordinates when not EPSG:4326 lon/lat (EPSG:3405…)."),
 ]
+VillagesCrsOpt = Annotated[
+    str | None,
+    typer.Option("--villages-crs", help="CRS of the villages' CSV coordinates (overrides --crs)."),
+]
+TowersCrsOpt = Annotated[
+    str | None,
+    typer.Option("--towers-crs", help="CRS of the towers' CSV coordinates (overrides --crs)."),
+]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 MapsOpt = Annotated[Path, typer.Option("--maps", help="Folder for the HTML maps.")]
 DemOpt = Annotated[
@@ -105,6 +113,8 @@ def _scenario(
     towers: Path | None = None,
     boundaries: Path | None = None,
     crs: str | None = None,
+    villages_crs: str | None = None,
+    towers_crs: str | None = None,
     dem: Path | None = None,
     model: str | None = None,
     excluded: Path | None = None,
@@ -121,6 +131,10 @@ def _scenario(
         changes["boundaries"] = boundaries
     if crs is not None:
         changes["crs"] = crs
+    if villages_crs is not None:
+        changes["villages_crs"] = villages_crs
+    if towers_crs is not None:
+        changes["towers_crs"] = towers_crs
     if dem is not None:
         changes["dem"] = dem
     if excluded is not None:
@@ -235,6 +249,8 @@ def validate(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    villages_crs: VillagesCrsOpt = None,
+    towers_crs: TowersCrsOpt = None,
     out: OutOpt = Path("out"),
     strict: StrictOpt = False,
 ) -> None:
@@ -242,7 +258,15 @@ def validate(
     from .pipeline import Notes, stage_load, write_rejects
 
     def body() -> None:
-        sc = _scenario(scenario, villages=villages, towers=towers, boundaries=boundaries, crs=crs)
+        sc = _scenario(
+            scenario,
+            villages=villages,
+            towers=towers,
+            boundaries=boundaries,
+            crs=crs,
+            villages_crs=villages_crs,
+            towers_crs=towers_crs,
+        )
         notes = Notes()
         loaded = stage_load(sc, notes)
         _print_load_summary(loaded)
@@ -260,6 +284,8 @@ def analyse(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    villages_crs: VillagesCrsOpt = None,
+    towers_crs: TowersCrsOpt = None,
     dem: DemOpt = None,
     model: ModelOpt = None,
     out: OutOpt = Path("out"),
@@ -298,6 +324,8 @@ def analyse(
             towers=towers,
             boundaries=boundaries,
             crs=crs,
+            villages_crs=villages_crs,
+            towers_crs=towers_crs,
             dem=dem,
             model=model,
         )
@@ -333,6 +361,7 @@ def sites(
     ] = Path("out/villages_assessed.gpkg"),
     towers: TowersOpt = None,
     crs: CrsOpt = None,
+    towers_crs: TowersCrsOpt = None,
     dem: DemOpt = None,
     excluded: ExcludedOpt = None,
     out: OutOpt = Path("out"),
@@ -343,13 +372,17 @@ def sites(
     from .pipeline import Notes, open_optional_dem, read_assessed, stage_sites
 
     def body() -> None:
-        sc = _scenario(scenario, towers=towers, crs=crs, dem=dem, excluded=excluded)
+        sc = _scenario(
+            scenario, towers=towers, crs=crs, towers_crs=towers_crs, dem=dem, excluded=excluded
+        )
         if sc.inputs.towers is None:
             raise_usage("no towers file: pass --towers or set [inputs] towers")
         notes = Notes()
         dem_handle = open_optional_dem(sc.inputs.dem, sc, notes)
         villages_gdf = read_assessed(assessed)
-        towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
+        towers_res = load_towers(
+            sc.inputs.towers, crs=sc.inputs.towers_crs_effective, layer=sc.inputs.towers_layer
+        )
         plan = stage_sites(villages_gdf, towers_res.gdf, sc, out, dem=dem_handle)
         _print_notes(notes.lines)
         out_console.print(plan.summary, markup=False)
@@ -461,6 +494,7 @@ def map_(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    towers_crs: TowersCrsOpt = None,
     maps: MapsOpt = Path("maps"),
     province: Annotated[
         str | None,
@@ -487,12 +521,16 @@ def map_(
     )
 
     def body() -> None:
-        sc = _scenario(scenario, towers=towers, boundaries=boundaries, crs=crs)
+        sc = _scenario(
+            scenario, towers=towers, boundaries=boundaries, crs=crs, towers_crs=towers_crs
+        )
         if sc.inputs.towers is None:
             raise_usage("no towers file: pass --towers or set [inputs] towers")
         notes = Notes()
         bnd = load_optional_boundaries(sc.inputs.boundaries, notes)
-        towers_res = load_towers(sc.inputs.towers, crs=sc.inputs.crs, layer=sc.inputs.towers_layer)
+        towers_res = load_towers(
+            sc.inputs.towers, crs=sc.inputs.towers_crs_effective, layer=sc.inputs.towers_layer
+        )
         common: dict[str, Any] = {
             "site_schedule": read_site_schedule(site_schedule),
             "boundaries": bnd,
@@ -601,6 +639,8 @@ def run(
     towers: TowersOpt = None,
     boundaries: BoundariesOpt = None,
     crs: CrsOpt = None,
+    villages_crs: VillagesCrsOpt = None,
+    towers_crs: TowersCrsOpt = None,
     dem: DemOpt = None,
     model: ModelOpt = None,
     excluded: ExcludedOpt = None,
@@ -625,6 +665,8 @@ def run(
             towers=towers,
             boundaries=boundaries,
             crs=crs,
+            villages_crs=villages_crs,
+            towers_crs=towers_crs,
             dem=dem,
             model=model,
             excluded=excluded,

@@ -105,12 +105,14 @@ def stage_load(scenario: Scenario, notes: Notes) -> Loaded:
     boundaries = load_optional_boundaries(inp.boundaries, notes)
     villages = load_villages(
         inp.villages,
-        crs=inp.crs,
+        crs=inp.villages_crs_effective,
         layer=inp.villages_layer,
         boundaries=boundaries,
         admin_vintage=inp.admin_vintage,
     )
-    towers = load_towers(inp.towers, crs=inp.crs, layer=inp.towers_layer, boundaries=boundaries)
+    towers = load_towers(
+        inp.towers, crs=inp.towers_crs_effective, layer=inp.towers_layer, boundaries=boundaries
+    )
     bpath = inp.boundaries if boundaries is not None else None
     dem = open_optional_dem(inp.dem, scenario, notes)
     return Loaded(villages, towers, boundaries, bpath, dem)

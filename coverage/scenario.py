@@ -41,10 +41,24 @@ class Inputs:
     excluded: Path | None = None
     #: CRS of CSV coordinates when they are not EPSG:4326 lon/lat (e.g. "EPSG:3405").
     crs: str | None = None
+    #: CRS of the villages file's CSV coordinates only (overrides ``crs`` for villages).
+    villages_crs: str | None = None
+    #: CRS of the towers file's CSV coordinates only (overrides ``crs`` for towers).
+    towers_crs: str | None = None
     villages_layer: str | None = None
     towers_layer: str | None = None
     #: Which administrative vintage the inputs' province codes use: 2025 (34) or 2019 (63).
     admin_vintage: int = 2025
+
+    @property
+    def villages_crs_effective(self) -> str | None:
+        """CRS for the villages' CSV coordinates: ``villages_crs``, else ``crs``."""
+        return self.villages_crs or self.crs
+
+    @property
+    def towers_crs_effective(self) -> str | None:
+        """CRS for the towers' CSV coordinates: ``towers_crs``, else ``crs``."""
+        return self.towers_crs or self.crs
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,8 @@ def load_scenario(path: str | Path | None) -> Scenario:
         dem=_resolve(inputs.dem, base),
         excluded=_resolve(inputs.excluded, base),
         crs=inputs.crs or None,
+        villages_crs=inputs.villages_crs or None,
+        towers_crs=inputs.towers_crs or None,
         villages_layer=inputs.villages_layer or None,
         towers_layer=inputs.towers_layer or None,
     )

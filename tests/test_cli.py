@@ -304,3 +304,52 @@ def test_excluded_area_leaves_its_village_uncoverable(tmp_path: Path) -> None:
     missing = run_cli("sites", "--towers", t, "--excluded", "nope.geojson", cwd=tmp_path)
     assert missing.returncode == 2
     assert _one_error_line(missing.stderr).startswith("error: nope.geojson:")
+
+
+def test_villages_and_towers_in_different_crs(tmp_path: Path) -> None:
+    # Villages in UTM 48N metres (a surveyor's spreadsheet), towers in lon/lat (an operator's).
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    src = pd.read_csv(TEST_DATA / "villages_small.csv", dtype=str, keep_default_na=False)
+    x, y = to_utm.transform(src["lon"].astype(float), src["lat"].astype(float))
+    utm = src.drop(columns=["lon", "lat"]).assign(x=[f"{v:.2f}" for v in x])
+    utm = utm.assign(y=[f"{v:.2f}" for v in y])
+    utm.to_csv(tmp_path / "villages_utm.csv", index=False)
+    t = TEST_DATA / "towers_small.csv"
+
+    both = run_cli(
+        "validate",
+        "--villages",
+        "villages_utm.csv",
+        "--towers",
+        t,
+        "--crs",
+        "EPSG:32648",
+        cwd=tmp_path,
+    )
+    assert both.returncode == 2  # the towers' degrees are not UTM metres: refused, not guessed
+    assert "towers_small.csv" in _one_error_line(both.stderr)
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    v = TEST_DATA / "villages_small.csv"
+    assert run_cli("analyse", "--villages", v, "--towers", t, cwd=ref).returncode == 0
+    res = run_cli(
+        "analyse",
+        "--villages",
+        "villages_utm.csv",
+        "--towers",
+        t,
+        "--villages-crs",
+        "EPSG:32648",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.output
+    got = pyogrio.read_dataframe(tmp_path / "out" / "villages_assessed.gpkg")
+    want = pyogrio.read_dataframe(ref / "out" / "villages_assessed.gpkg")
+    assert list(got["village_id"]) == list(want["village_id"])
+    assert list(got["group"]) == list(want["group"])
+    assert got["best_rsrp_dbm"].to_numpy() == pytest.approx(
+        want["best_rsrp_dbm"].to_numpy(), abs=0.01, nan_ok=True
+    )
