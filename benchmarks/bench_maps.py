@@ -6,6 +6,7 @@ so they follow Vietnam's real settlement pattern; 88 % covered, 8 % low signal w
 power, 4 % without; 120 k tower sites × 3 sectors = 360 k tower rows, scattered the same
 way; one planned site per gap village (kinds new / upgrade) with a backhaul link and an
 on-air date over 20 weeks (so the time slider and the links layer are in the page too).
+Towers are 4G 1800 MHz, 10 MHz, 58 dBm EIRP, three 65° sectors (for the coverage grid).
 
 Figures printed (with the machine):
 
@@ -13,6 +14,14 @@ Figures printed (with the machine):
   the file is the whole map), first paint in headless Chromium — from navigation start to
   the runtime's ``covgap-ready`` event (every point drawn on the canvas) plus two animation
   frames — and the browser's own first-contentful-paint, median of ``--runs`` loads;
+* the same national map with the optional layers of issue #7 added: the predicted 4G
+  RSRP grid (``covgap.coverage_grid.coverage_grid`` over the provinces of
+  ``../shared/data/vn_provinces34.geojson`` that hold villages, default settings: 500 m
+  cells, ≤ 1.5 M cells inside the area) as an image overlay, and the commune outlines of
+  ``../shared/data/vn_communes_north_sample.geojson`` (268 communes; the shared data hold
+  no national commune polygons): grid time, HTML size, first paint as above (both layers
+  off at first, as on a national map), and with the coverage layer switched on at load:
+  first paint and the coverage image on screen (its ``load`` event + two frames);
 * a naive map: one ``folium.Marker`` per village with a popup and a tooltip (the usual
   folium idiom), on ``--naive`` villages (default 5,000 and 10,000: a 100 k one takes far
   longer than the 10-minute budget to build and load), with Leaflet from the same local
@@ -52,7 +61,9 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import LineString
 
-from covgap.maps import build_map
+from covgap.coverage_grid import GridSettings, analysed_area, coverage_grid, png_bytes
+from covgap.io import load_boundaries
+from covgap.maps import build_map, coverage_layer_name, load_communes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CHROMIUM = os.environ.get("COVGAP_CHROMIUM", "/usr/bin/chromium")
@@ -79,9 +90,21 @@ window.addEventListener('load', function () {
   }); });
 });
 """
+# with the coverage layer switched on at load (before the first paint)
+COVERAGE_ON = """
+document.addEventListener('DOMContentLoaded', function () {
+  covgap.map.addLayer(covgap.layers[%s]);
+});
+document.addEventListener('covgap-coverage-loaded', function () {
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    window.__benchCoverage = performance.now();
+  }); });
+});
+"""
 PROBE = """JSON.stringify({
   first: window.__benchFirst || null,
   ready: window.__benchReady || null,
+  coverage: window.__benchCoverage || null,
   fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null,
   painted: document.body ? (document.body.dataset.covgapPainted || null) : null,
   markers: document.querySelectorAll('.leaflet-marker-icon').length
@@ -180,7 +203,12 @@ def synthetic(
             "site_id": np.repeat([f"S{i:06d}" for i in range(n_tower_sites)], 3),
             "operator": np.repeat(np.array(OPERATORS)[ops], 3),
             "technology": "4G",
+            "frequency_mhz": 1800.0,
+            "bandwidth_mhz": 10.0,
             "height_m": np.repeat(np.round(rng.uniform(18, 45, n_tower_sites)), 3),
+            "eirp_dbm": 58.0,
+            "azimuth_deg": np.tile([0.0, 120.0, 240.0], n_tower_sites),
+            "beamwidth_deg": 65.0,
             "status": "active",
         },
         geometry=gpd.points_from_xy(np.repeat(tlon, 3), np.repeat(tlat, 3)),
@@ -353,8 +381,16 @@ class Browser:
         message: dict[str, Any] = json.loads(raw)
         return message
 
-    def load(self, page: Path, ready_js: str, *, timeout_s: float = 300.0) -> dict[str, Any]:
-        """Open ``page`` in a fresh tab; times in ms from navigation start."""
+    def load(
+        self,
+        page: Path,
+        ready_js: str,
+        *,
+        timeout_s: float = 300.0,
+        until: tuple[str, ...] = ("ready",),
+    ) -> dict[str, Any]:
+        """Open ``page`` in a fresh tab, wait for the probe's ``until`` times; times in ms
+        from navigation start."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
@@ -370,7 +406,7 @@ class Browser:
             )
             value = out.get("result", {}).get("value")
             result = json.loads(value) if value else {}
-            if result.get("ready"):
+            if all(result.get(key) for key in until):
                 break
             time.sleep(0.05)
         else:
@@ -400,23 +436,105 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-def timed_loads(page: Path, ready_js: str, runs: int) -> dict[str, Any]:
-    """Median first-paint, complete and FCP times (ms) over ``runs`` loads, each in a
-    fresh browser; ``last`` is the last load's probe."""
-    firsts, readies, fcps, last = [], [], [], {}
+def timed_loads(
+    page: Path, ready_js: str, runs: int, *, until: tuple[str, ...] = ("ready",)
+) -> dict[str, Any]:
+    """Median first-paint, complete, coverage-image and FCP times (ms) over ``runs``
+    loads, each in a fresh browser; ``last`` is the last load's probe."""
+    times: dict[str, list[float]] = {"first": [], "ready": [], "coverage": [], "fcp": []}
+    last: dict[str, Any] = {}
     for _ in range(runs):
         with browser() as b:
-            last = b.load(page, ready_js)
-        firsts.append(last["first"])
-        readies.append(last["ready"])
-        if last.get("fcp"):
-            fcps.append(last["fcp"])
-    return {
-        "first": statistics.median(firsts),
-        "ready": statistics.median(readies),
-        "fcp": statistics.median(fcps) if fcps else None,
-        "last": last,
-    }
+            last = b.load(page, ready_js, until=until)
+        for key, values in times.items():
+            if last.get(key):
+                values.append(last[key])
+    out: dict[str, Any] = {k: statistics.median(v) if v else None for k, v in times.items()}
+    out["last"] = last
+    return out
+
+
+# --------------------------------------------------------------------------- extra layers
+
+
+def national_map(data: tuple[Any, ...], path: Path, title: str, **layers: Any) -> Path:
+    """``covgap.maps.build_map`` of (villages, towers, sites, links, schedule) at ``path``."""
+    villages, towers, sites, links, schedule = data
+    return build_map(
+        villages,
+        towers,
+        sites,
+        links=links,
+        site_schedule=schedule,
+        title=title,
+        out_path=path,
+        **layers,
+    )
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min; {os.cpu_count()} CPUs)"
+
+
+def extra_layers(
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    links: gpd.GeoDataFrame,
+    schedule: pd.DataFrame,
+    work: Path,
+    base_size: int,
+    base_first: float,
+    runs: int,
+) -> None:
+    """The national map again with the predicted-coverage grid and the commune outlines."""
+    boundaries = load_boundaries(SHARED / "vn_provinces34.geojson")
+    communes = load_communes(SHARED / "vn_communes_north_sample.geojson")
+    t0 = time.perf_counter()
+    coverage_grid(towers.iloc[:3], (105.0, 21.0, 105.1, 21.1))  # compile the kernel first
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    area = analysed_area(villages, boundaries)
+    grid = coverage_grid(towers, area, grid=GridSettings())
+    grid_s = time.perf_counter() - t0
+    png = len(png_bytes(grid))
+    t0 = time.perf_counter()
+    page = national_map(
+        (villages, towers, sites, links, schedule),
+        work / "national_layers.html",
+        "covgap benchmark — national + coverage + communes",
+        coverage_raster=grid,
+        communes=communes,
+    )
+    build_s = time.perf_counter() - t0
+    size = folder_bytes(page)
+    timing = timed_loads(page, READY_OURS, runs)
+    name = json.dumps(coverage_layer_name(grid))
+    shown = timed_loads(page, READY_OURS + COVERAGE_ON % name, runs, until=("ready", "coverage"))
+    nrow, ncol = grid.shape
+    print("\nsame map + predicted coverage (4G RSRP grid) + commune outlines (issue #7):")
+    print(
+        f"  coverage grid            {grid_s:8.1f} s  ({grid.n_cells_computed:,} cells of "
+        f"{grid.cell_m:,.0f} m computed in a {ncol:,} × {nrow:,} box; {grid.n_pairs:,} "
+        f"pairs; + {compile_s:.1f} s numba compile once)"
+    )
+    print(f"  coverage PNG             {png / 1e6:8.2f} MB  (base64 in the page: × 4/3)")
+    print(f"  communes                 {len(communes):8,d}  (the shared north sample)")
+    print(f"  build (Python)           {build_s:8.1f} s")
+    print(
+        f"  HTML + assets            {size / 1e6:8.1f} MB  (+{(size - base_size) / 1e6:.1f} MB "
+        "over the map above)"
+    )
+    print(
+        f"  first paint              {timing['first'] / 1000:8.2f} s  (layers off at first; "
+        f"{(timing['first'] - base_first) / 1000:+.2f} s)"
+    )
+    print(f"  first paint, coverage on {shown['first'] / 1000:8.2f} s  (switched on at load)")
+    print(f"  coverage image on screen {shown['coverage'] / 1000:8.2f} s  (from navigation)")
+    print(f"  budget (DESIGN §9)       ≤ 25 MB: {'met' if size <= 25e6 else 'MISSED'}; ", end="")
+    print(f"first paint ≤ 5 s: {'met' if timing['first'] <= 5000 else 'MISSED'}")
+    print(f"  load average             {load_average()}")
 
 
 # --------------------------------------------------------------------------- main
@@ -439,6 +557,7 @@ def main() -> int:
         return 2
 
     print(f"machine: {machine()}")
+    print(f"load average: {load_average()}")
     work = Path(tempfile.mkdtemp(prefix="covgap-bench-maps-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -450,14 +569,10 @@ def main() -> int:
     )
 
     t0 = time.perf_counter()
-    page = build_map(
-        villages,
-        towers,
-        sites,
-        links=links,
-        site_schedule=schedule,
-        title="covgap benchmark — national",
-        out_path=work / "national.html",
+    page = national_map(
+        (villages, towers, sites, links, schedule),
+        work / "national.html",
+        "covgap benchmark — national",
     )
     build_s = time.perf_counter() - t0
     size = folder_bytes(page)
@@ -479,6 +594,9 @@ def main() -> int:
     print(f"  villages painted         {drawn_villages:8,d}  of {len(villages):,}")
     print(f"  budget (DESIGN §9)       ≤ 25 MB: {'met' if size <= 25e6 else 'MISSED'}; ", end="")
     print(f"first paint ≤ 5 s: {'met' if first <= 5000 else 'MISSED'}")
+    print(f"  load average             {load_average()}")
+
+    extra_layers(villages, towers, sites, links, schedule, work, size, first, args.runs)
 
     naive_rows = []
     for n in args.naive:

@@ -505,15 +505,40 @@ def map_(
     provinces: Annotated[
         bool, typer.Option("--provinces", help="Also one map per province with gap villages.")
     ] = False,
+    communes: Annotated[
+        Path | None,
+        typer.Option(
+            "--communes", help="Commune polygons for the Communes layer ([inputs] communes)."
+        ),
+    ] = None,
+    coverage_cell_m: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage-cell-m",
+            help="Cell of the predicted-coverage layer, m ([maps] coverage_cell_m, 500).",
+        ),
+    ] = None,
+    no_coverage: Annotated[
+        bool, typer.Option("--no-coverage", help="No predicted-coverage layer (nor GeoTIFF).")
+    ] = False,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Offer online tiles as a base-layer choice, never shown at first: "
+            "openstreetmap ([maps] tiles; default none: offline).",
+        ),
+    ] = None,
 ) -> None:
     """Draw the offline HTML map (villages by status, towers, planned sites, on-air
-    timeline); optionally per province."""
+    timeline, communes, predicted coverage); optionally per province."""
     from .io import load_towers
     from .maps import build_map, build_province_maps, province_map_name
     from .pipeline import (
         ODV_CREDIT,
         Notes,
         load_optional_boundaries,
+        map_layers,
         read_assessed,
         read_links,
         read_site_schedule,
@@ -524,6 +549,17 @@ def map_(
         sc = _scenario(
             scenario, towers=towers, boundaries=boundaries, crs=crs, towers_crs=towers_crs
         )
+        if communes is not None:
+            sc = dataclasses.replace(sc, inputs=dataclasses.replace(sc.inputs, communes=communes))
+        maps_changes: dict[str, Any] = {}
+        if coverage_cell_m is not None:
+            maps_changes["coverage_cell_m"] = coverage_cell_m
+        if no_coverage:
+            maps_changes["coverage"] = False
+        if tiles is not None:
+            maps_changes["tiles"] = tiles
+        if maps_changes:
+            sc = dataclasses.replace(sc, maps=dataclasses.replace(sc.maps, **maps_changes))
         if sc.inputs.towers is None:
             raise_usage("no towers file: pass --towers or set [inputs] towers")
         notes = Notes()
@@ -540,6 +576,8 @@ def map_(
         villages_gdf = read_assessed(assessed)
         sites_gdf = read_sites(sites_file) if sites_file.exists() else None
         common["links"] = read_links(sites_file)
+        # the coverage GeoTIFF goes beside the assessed villages (the stage outputs)
+        common.update(map_layers(villages_gdf, towers_res.gdf, bnd, sc, assessed.parent, notes))
         if province is not None:
             path = build_map(
                 villages_gdf,

@@ -2,9 +2,15 @@
 
 One self-contained HTML file per map, readable with no network: Leaflet 1.9.4 (and
 Leaflet.markercluster 1.5.3 when a layer is clustered) are inlined from
-``coverage/assets/``; folium's CDN links are removed; there are no online tiles. The
-base layer is the province boundaries file when one is given (its credit in the
-attribution and the legend); without it the map says "no boundaries file: no base layer".
+``coverage/assets/``; folium's CDN links are removed; there are no online tiles unless
+asked for (``tiles="openstreetmap"``: an extra base-layer choice, not shown at first;
+without it the page holds no http(s) address a browser would fetch). The base layer is
+the province boundaries file when one is given (its credit in the attribution and the
+legend); without it the map says "no boundaries file: no base layer". Commune polygons,
+when given, are an extra layer of thin lines (off at first on the national map, on for
+a province map and limited to that province), simplified by Douglas–Peucker with a
+tolerance of :data:`COMMUNE_SIMPLIFY_M` metres (a local UTM zone; drawn outlines within
+twice that of the input) and rounded to 5 decimals (≈ 1 m).
 
 Layers (the names are stable; tools and tests rely on them)::
 
@@ -15,6 +21,9 @@ Layers (the names are stable; tools and tests rely on them)::
     Backhaul links                          only when links are given; line style by kind
     Planned sites                           operator colour; shape by kind (new ◆, upgrade ▲)
     Provinces                               when boundaries are given
+    Communes                                when communes are given; thin grey lines
+    Predicted coverage: 4G RSRP             when a coverage grid is given (technology and
+                                            quantity of the grid); an image overlay
 
 Colours are Okabe & Ito's colour-blind-safe palette ("Color Universal Design", 2008);
 the three village groups also differ in size and outline, towers and sites in shape,
@@ -39,6 +48,14 @@ feature groups folium made; popups and tooltips are built on demand. Towers are 
 once per (operator, site), not once per sector. Towers and planned sites layers with
 more than ``cluster_threshold`` points are clustered; villages are never clustered
 (each group's colour is the point of the map).
+
+Predicted coverage: a :class:`covgap.coverage_grid.CoverageGrid` (best-server level per
+cell, EPSG:3857) is drawn as one PNG image overlay (a ``data:`` URI in the page, one
+pixel per cell, no resampling: Leaflet stretches it linearly in Web Mercator, the grid's
+own CRS), coloured by :func:`covgap.coverage_grid.level_classes` (ColorBrewer BuPu, one
+hue, darker = stronger; semi-transparent); below the threshold or with no server in reach
+nothing is drawn. Off at first on the national map, on for a province map (which embeds
+only the cells around its province). The legend states the classes and the cell size.
 
 Safety: text from the data reaches the page only through ``textContent`` (popups,
 tooltips, slider) or :func:`html.escape` (legend, title, credit), and never passes
@@ -73,24 +90,39 @@ from branca.element import Element, Figure
 from shapely.geometry import mapping
 
 from .atomic import write_text_atomic
-from .errors import CRSError, SchemaError
+from .coverage_grid import (
+    CoverageGrid,
+    GridSettings,
+    check_grid_settings,
+    level_classes,
+    png_bytes,
+)
+from .errors import CRSError, InputFileError, ScenarioError, SchemaError, UsageError
 from .export import GROUPS
 from .schema import OPERATORS
 
 __all__ = [
+    "COMMUNE_SIMPLIFY_M",
+    "COVERAGE_OPACITY",
     "GROUP_COLOURS",
     "GROUP_LABELS",
+    "LAYER_COMMUNES",
     "LAYER_LINKS",
     "LAYER_PROVINCES",
     "LAYER_SITES",
     "LINK_STYLES",
     "NO_BASE_NOTE",
+    "NO_TILES_LAYER",
     "OPERATOR_COLOURS",
     "PROVINCE_MARGIN_M",
     "SITE_KIND_SHAPES",
+    "TILE_LAYERS",
     "VILLAGE_LAYERS",
+    "MapSettings",
     "build_map",
     "build_province_maps",
+    "coverage_layer_name",
+    "load_communes",
     "province_map_name",
     "render_map_html",
     "site_kind_shape",
@@ -125,7 +157,30 @@ OPERATOR_COLOURS: dict[str, str] = {
 LAYER_SITES = "Planned sites"
 LAYER_LINKS = "Backhaul links"
 LAYER_PROVINCES = "Provinces"
+LAYER_COMMUNES = "Communes"
 NO_BASE_NOTE = "no boundaries file: no base layer"
+#: Douglas–Peucker tolerance of the commune outlines drawn on maps, m (GEOS, topology
+#: kept, in a UTM zone). GEOS may also drop a ring's start vertex when it lies within
+#: the tolerance of its neighbours' segment, which can add as much again: every drawn
+#: outline lies within 2 × this of the input (≤ 158 m on ../shared's north sample, whose
+#: 268 communes go from 90,713 to 26,434 vertices, 0.58 MB in the page).
+COMMUNE_SIMPLIFY_M = 100.0
+_COMMUNE_DECIMALS = 5  # ≈ 1.1 m
+#: Opacity of the predicted-coverage image overlay.
+COVERAGE_OPACITY = 0.6
+#: Online tile layers a map can offer (``tiles=`` key): name in the layer control, URL
+#: template, attribution (HTML, fixed text) and maximum zoom. Never shown at first.
+TILE_LAYERS: dict[str, dict[str, Any]] = {
+    "openstreetmap": {
+        "name": "OpenStreetMap (online)",
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
+        "OpenStreetMap</a> contributors",
+        "maxZoom": 19,
+    },
+}
+#: Name of the base-layer choice with no tiles (shown at first when tiles are offered).
+NO_TILES_LAYER = "No tiles (offline)"
 #: Marker shape of a planned site per ``kind``; any other kind is drawn as a hexagon.
 SITE_KIND_SHAPES: dict[str, str] = {"new": "diamond", "upgrade": "triangle"}
 _OTHER_KIND_SHAPE = "hexagon"
@@ -186,6 +241,7 @@ _OTHER_PROVINCE_STYLE = {
     "fillColor": "#e4e4df",
     "fillOpacity": 0.7,
 }
+_COMMUNE_STYLE = {"color": "#5a5a5a", "weight": 0.7, "opacity": 0.9, "fill": False}
 
 # popup rows: (label, column, format); formats: text int dec1 dec2 signed1 bool
 _POPUPS: dict[str, dict[str, Any]] = {
@@ -256,9 +312,55 @@ _TOOLTIPS: dict[str, list[str]] = {
 }
 
 
+@dataclass(frozen=True)
+class MapSettings:
+    """Settings of the map stage (scenario table ``[maps]``)."""
+
+    #: Draw the predicted-coverage layer (and write its GeoTIFF).
+    coverage: bool = True
+    #: Ground size of a coverage cell, m (grown in 50 m steps when the grid is too large).
+    coverage_cell_m: float = 500.0
+    #: Most coverage cells inside the analysed area.
+    coverage_max_cells: int = 1_500_000
+    #: Most coverage cells in the grid's bounding box.
+    coverage_max_box_cells: int = 16_000_000
+    #: Technology of the coverage layer: "2G", "3G", "4G" or "5G".
+    coverage_technology: str = "4G"
+    #: Online tile layer offered as a base-layer choice (never shown at first): "" for
+    #: none (fully offline), or a key of TILE_LAYERS ("openstreetmap").
+    tiles: str = ""
+
+    def __post_init__(self) -> None:
+        check_grid_settings(self.grid_settings())
+        if self.tiles_key is not None and self.tiles_key.lower() not in TILE_LAYERS:
+            raise ScenarioError(
+                f"[maps] tiles = {self.tiles!r}: expected one of {', '.join(TILE_LAYERS)}, "
+                'or "" for none (offline)'
+            )
+
+    def grid_settings(self) -> GridSettings:
+        """The :class:`covgap.coverage_grid.GridSettings` these settings ask for."""
+        return GridSettings(
+            cell_m=self.coverage_cell_m,
+            max_cells=self.coverage_max_cells,
+            max_box_cells=self.coverage_max_box_cells,
+            technology=self.coverage_technology,
+        )
+
+    @property
+    def tiles_key(self) -> str | None:
+        """``tiles`` for :func:`build_map` (None when "")."""
+        return self.tiles.strip() or None
+
+
 def tower_layer_name(operator: str) -> str:
     """Layer name of an operator's towers (``"Towers: Viettel"``)."""
     return f"Towers: {operator}"
+
+
+def coverage_layer_name(grid: CoverageGrid) -> str:
+    """Layer name of a predicted-coverage grid (``"Predicted coverage: 4G RSRP"``)."""
+    return f"Predicted coverage: {grid.technology} {grid.quantity}"
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -388,6 +490,7 @@ class _Layer:
     cluster: bool = False
     fill_by: str | None = None
     group: folium.FeatureGroup | None = None
+    show: bool = True  # on the map at first
 
 
 @dataclass
@@ -666,9 +769,7 @@ def _villages_served(sites: gpd.GeoDataFrame | None) -> dict[str, list[str]]:
 
 
 def _round_coords(coords: Any) -> Any:
-    if isinstance(coords, tuple | list) and coords and isinstance(coords[0], int | float):
-        return [round(float(c), _COORD_DECIMALS) + 0.0 for c in coords[:2]]
-    return [_round_coords(c) for c in coords]
+    return _round_to(coords, _COORD_DECIMALS)
 
 
 def _boundaries_geojson(boundaries: gpd.GeoDataFrame) -> dict[str, Any]:
@@ -689,6 +790,131 @@ def _boundaries_geojson(boundaries: gpd.GeoDataFrame) -> dict[str, Any]:
                     "province_name": _text(row.get("province_name")),
                 },
                 "geometry": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"])},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --------------------------------------------------------------------------- communes
+
+_COMMUNE_NAME_COLUMNS = ("commune_full_name", "commune_name", "commune", "name", "ten_xa")
+
+
+def load_communes(path: str | Path) -> gpd.GeoDataFrame:
+    """Commune polygons for the map's "Communes" layer (EPSG:4326), e.g.
+    ``../shared/data/vn_communes_north_sample.geojson``.
+
+    Columns out: ``commune_code`` (text; 5 digits when numeric), ``commune`` (the name
+    shown: the first of ``commune_full_name``, ``commune_name``, ``commune``, ``name``,
+    ``ten_xa`` in the file), ``province_code`` (2-digit text; None when the file has no
+    such column), geometry (Polygon/MultiPolygon; other rows are dropped). Raises
+    :class:`InputFileError` for a missing or unreadable file, no polygons, or no
+    ``commune_code`` or name column.
+    """
+    from .io import read_table  # the loaders' reader: formats, size and zip safety checks
+
+    file = str(path)
+    table = read_table(path)
+    if table.geometry is None:
+        raise InputFileError("communes need polygon geometries (none found)", file=file)
+    data = table.data
+    if "commune_code" not in data.columns:
+        raise InputFileError(
+            f"communes need a commune_code column (found: {', '.join(data.columns)})",
+            file=file,
+            column="commune_code",
+        )
+    name_col = next((c for c in _COMMUNE_NAME_COLUMNS if c in data.columns), None)
+    if name_col is None:
+        raise InputFileError(
+            f"communes need a name column ({', '.join(_COMMUNE_NAME_COLUMNS)}; found: "
+            f"{', '.join(data.columns)})",
+            file=file,
+        )
+    geoms = np.asarray(table.geometry, dtype=object)
+    kind = shapely.get_type_id(geoms)
+    polygons = (kind == 3) | (kind == 6)  # Polygon, MultiPolygon
+    if not polygons.any():
+        raise InputFileError("communes need polygon geometries (none found)", file=file)
+
+    def code(value: Any, width: int) -> str | None:
+        text = _text(value)
+        if text is None or not text.strip():
+            return None
+        text = text.strip()
+        return text.zfill(width) if text.isdigit() else text
+
+    gdf = gpd.GeoDataFrame(
+        {
+            "commune_code": [code(v, 5) for v in data["commune_code"].tolist()],
+            "commune": [_text(v) for v in data[name_col].tolist()],
+            "province_code": (
+                [code(v, 2) for v in data["province_code"].tolist()]
+                if "province_code" in data.columns
+                else [None] * len(data)
+            ),
+        },
+        geometry=list(geoms),
+        crs=table.crs if table.crs is not None else "EPSG:4326",
+    )
+    gdf = gdf[polygons].reset_index(drop=True)
+    return _to_wgs84(gdf, "communes")
+
+
+def _utm_epsg(lon: float, lat: float) -> int:
+    """EPSG code of the WGS 84 / UTM zone holding (lon, lat)."""
+    zone = min(max(int((lon + 180.0) // 6.0) + 1, 1), 60)
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def _prepare_communes(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Communes as drawn: EPSG:4326, Douglas–Peucker simplified with
+    :data:`COMMUNE_SIMPLIFY_M` (in the UTM zone of the data's centre; topology kept),
+    empty and non-polygon rows dropped, in code order."""
+    _require(communes, ("commune_code", "commune", "geometry"), "communes")
+    c = _to_wgs84(communes, "communes")
+    if c.crs is None:  # no CRS: taken as EPSG:4326, like every input of the map
+        c = c.set_crs(4326)
+    geoms = np.asarray(c.geometry, dtype=object)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    kind = shapely.get_type_id(geoms)
+    c = c[ok & ((kind == 3) | (kind == 6))]
+    keep = ["commune_code", "commune", "province_code", "geometry"]
+    c = c[[k for k in keep if k in c.columns]].copy()
+    if "province_code" not in c.columns:
+        c["province_code"] = None
+    if len(c):
+        w, s, e, n = c.total_bounds
+        metric = c.to_crs(_utm_epsg((w + e) / 2.0, (s + n) / 2.0))
+        simple = metric.geometry.simplify(COMMUNE_SIMPLIFY_M, preserve_topology=True)
+        c = c.set_geometry(gpd.GeoSeries(simple, crs=metric.crs).to_crs(4326).to_numpy())
+    codes = c["commune_code"].astype("object").map(lambda v: "" if _missing(v) else str(v))
+    order = np.argsort(codes.to_numpy(dtype=str), kind="stable")
+    return c.iloc[order].reset_index(drop=True)
+
+
+def _round_to(coords: Any, decimals: int) -> Any:
+    if isinstance(coords, tuple | list) and coords and isinstance(coords[0], int | float):
+        return [round(float(x), decimals) + 0.0 for x in coords[:2]]
+    return [_round_to(x, decimals) for x in coords]
+
+
+def _communes_geojson(communes: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The prepared communes as a FeatureCollection (``code``, ``name`` properties)."""
+    features = []
+    for row in communes.to_dict("records"):
+        gj = mapping(row["geometry"])
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": _text(row.get("commune_code")),
+                    "name": _text(row.get("commune")),
+                },
+                "geometry": {
+                    "type": gj["type"],
+                    "coordinates": _round_to(gj["coordinates"], _COMMUNE_DECIMALS),
+                },
             }
         )
     return {"type": "FeatureCollection", "features": features}
@@ -726,6 +952,11 @@ def _inline_css(css: str, what: str, images: str | None = None) -> str:
     if re.search(r"</style", css, re.IGNORECASE):
         raise RuntimeError(f"{what} cannot be inlined: it contains '</style'")
     return f"<style>\n{css}\n</style>"
+
+
+def _deg(value: float) -> float:
+    """Degrees for the page: 9 decimals (0.1 mm), never -0.0."""
+    return round(float(value), 9) + 0.0
 
 
 def _json_for_html(obj: Any) -> str:
@@ -838,6 +1069,10 @@ def _legend_html(
     credit: str | None,
     has_boundaries: bool,
     province_note: str | None,
+    communes: int | None = None,
+    communes_credit: str | None = None,
+    coverage: CoverageGrid | None = None,
+    coverage_shown: bool = False,
 ) -> str:
     def row(swatch: str, label: str, n: int, data_key: str) -> str:
         return (
@@ -888,6 +1123,11 @@ def _legend_html(
         parts.append('<div class="covgap-legend-sub">by operator (colour)</div>')
         for op, n in counts.site_operators.items():
             parts.append(row(_swatch("bar", OPERATOR_COLOURS[op]), op, n, LAYER_SITES))
+    if coverage is not None:
+        parts.append(_coverage_legend(coverage, shown=coverage_shown))
+    if communes is not None:
+        parts.append('<div class="covgap-legend-section">Communes</div>')
+        parts.append(row(_line_swatch(_COMMUNE_STYLE), "outlines", communes, LAYER_COMMUNES))
     if counts.dropped:
         parts.append(
             f'<div class="covgap-legend-note">{counts.dropped:,} row(s) without usable '
@@ -898,7 +1138,37 @@ def _legend_html(
         parts.append(f'<div class="covgap-legend-credit">{html.escape(text)}</div>')
     else:
         parts.append(f'<div class="covgap-legend-note">{html.escape(NO_BASE_NOTE)}</div>')
+    if communes is not None:
+        text = f"Communes: {communes_credit}" if communes_credit else "Communes: (no credit given)"
+        text += f" (outlines simplified, tolerance {COMMUNE_SIMPLIFY_M:g} m)"
+        parts.append(f'<div class="covgap-legend-credit">{html.escape(text)}</div>')
     parts.append("</div>")
+    return "".join(parts)
+
+
+def _coverage_legend(grid: CoverageGrid, *, shown: bool) -> str:
+    """The legend section of a predicted-coverage layer: classes, threshold, cell size."""
+    name = coverage_layer_name(grid)
+    parts = [
+        f'<div class="covgap-legend-section" id="covgap-coverage-legend">'
+        f"{html.escape(f'Predicted {grid.technology} {grid.quantity} (best server)')}</div>"
+    ]
+    for cls in level_classes(grid.threshold_dbm):
+        parts.append(
+            f'<div class="covgap-legend-row" data-layer="{html.escape(name)}">'
+            f"{_swatch('square', cls.colour)}<span>{html.escape(cls.label)}</span></div>"
+        )
+    lat = grid.centre_lat_deg
+    lat_text = f"{abs(lat):.1f}° {'N' if lat >= 0 else 'S'}"
+    note = (
+        f"Not drawn: below {grid.threshold_dbm:g} dBm (low signal) or no {grid.technology} "
+        f"server in reach. Grid cells of {grid.cell_m:,.0f} m (at {lat_text}; "
+        f"EPSG:3857), each assessed at its centre like a village of clutter {grid.clutter} "
+        f"(model {grid.model}, no terrain)."
+    )
+    if not shown:
+        note += " Off at first: tick it in the layer control."
+    parts.append(f'<div class="covgap-legend-note">{html.escape(note)}</div>')
     return "".join(parts)
 
 
@@ -917,6 +1187,8 @@ class _View:
     fit: list[list[float]] | None  # [[south, west], [north, east]]
     focus: str | None  # province code of a province map
     focus_name: str | None
+    communes: gpd.GeoDataFrame | None = None  # prepared (see _prepare_communes)
+    coverage: CoverageGrid | None = None
 
 
 def _province_code(code: Any) -> str:
@@ -946,6 +1218,8 @@ def _province_view(
     sites: gpd.GeoDataFrame | None,
     links: gpd.GeoDataFrame | None,
     boundaries: gpd.GeoDataFrame | None,
+    communes: gpd.GeoDataFrame | None = None,
+    coverage: CoverageGrid | None = None,
 ) -> _View:
     _require(villages, ("province_code",), "villages")
     in_province = (_codes(villages, "province_code") == code).to_numpy(dtype=bool)
@@ -998,8 +1272,16 @@ def _province_view(
     b_part = None
     if boundaries is not None:
         b_part = boundaries[boundaries.intersects(shapely.box(w, s, e, n)).to_numpy(dtype=bool)]
+    c_part = None
+    if communes is not None:
+        codes = _codes(communes, "province_code")
+        if codes.notna().any():  # the province's communes
+            c_part = communes[(codes == code).to_numpy(dtype=bool)]
+        else:  # no province codes: those reaching into the view
+            c_part = communes[communes.intersects(shapely.box(w, s, e, n)).to_numpy(bool)]
+    cropped = coverage.crop(box) if coverage is not None else None
     fit = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
-    return _View(v, t, s_part, l_part, b_part, fit, code, name)
+    return _View(v, t, s_part, l_part, b_part, fit, code, name, c_part, cropped)
 
 
 # --------------------------------------------------------------------------- public API
@@ -1017,6 +1299,10 @@ def render_map_html(
     title: str = "covgap",
     province_code: str | None = None,
     cluster_threshold: int | None = 2000,
+    coverage_raster: CoverageGrid | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    communes_credit: str | None = None,
+    tiles: str | None = None,
 ) -> str:
     """The map page as text (see :func:`build_map`, which writes it)."""
     villages = _to_wgs84(villages, "villages")
@@ -1024,19 +1310,53 @@ def render_map_html(
     sites = _to_wgs84(sites, "sites") if sites is not None else None
     links = _to_wgs84(links, "links") if links is not None else None
     boundaries = _to_wgs84(boundaries, "boundaries") if boundaries is not None else None
+    prepared = _prepare_communes(communes) if communes is not None else None
+    tile_spec = _tile_spec(tiles)
     if province_code is not None:
         view = _province_view(
-            _province_code(province_code), villages, towers, sites, links, boundaries
+            _province_code(province_code),
+            villages,
+            towers,
+            sites,
+            links,
+            boundaries,
+            prepared,
+            coverage_raster,
         )
     else:
-        view = _View(villages, towers, sites, links, boundaries, None, None, None)
+        view = _View(
+            villages,
+            towers,
+            sites,
+            links,
+            boundaries,
+            None,
+            None,
+            None,
+            prepared,
+            coverage_raster,
+        )
     return _render(
         view,
         site_schedule=site_schedule,
         boundaries_credit=boundaries_credit,
         title=title,
         cluster_threshold=cluster_threshold,
+        communes_credit=communes_credit,
+        tiles=tile_spec,
     )
+
+
+def _tile_spec(tiles: str | None) -> dict[str, Any] | None:
+    """The :data:`TILE_LAYERS` entry of ``tiles`` (None: no online tiles)."""
+    if tiles is None:
+        return None
+    key = str(tiles).strip().lower()
+    if key not in TILE_LAYERS:
+        raise UsageError(
+            f"tiles = {tiles!r}: expected one of {', '.join(TILE_LAYERS)} (or none: offline)"
+        )
+    return TILE_LAYERS[key]
 
 
 def _render(
@@ -1046,6 +1366,8 @@ def _render(
     boundaries_credit: str | None,
     title: str,
     cluster_threshold: int | None,
+    communes_credit: str | None = None,
+    tiles: dict[str, Any] | None = None,
 ) -> str:
     villages, towers, sites, links, boundaries = (
         view.villages,
@@ -1078,6 +1400,13 @@ def _render(
     )
     if boundaries is not None:
         layers.append(_Layer(LAYER_PROVINCES, None))
+    # off at first on the national map, on for a province map
+    extra_shown = view.focus is not None
+    if view.communes is not None:
+        layers.append(_Layer(LAYER_COMMUNES, None, show=extra_shown))
+    coverage = view.coverage
+    if coverage is not None:
+        layers.append(_Layer(coverage_layer_name(coverage), None, show=extra_shown))
     layer_index = {layer.name: i for i, layer in enumerate(layers)}
 
     # --- tables
@@ -1132,13 +1461,32 @@ def _render(
     )
     m.default_js = []
     m.default_css = []
+    if tiles is not None:  # base-layer choices: none (shown) or the online tiles (not shown)
+        folium.FeatureGroup(name=NO_TILES_LAYER, overlay=False, control=True, show=True).add_to(m)
+        folium.TileLayer(
+            tiles=tiles["url"],
+            attr=tiles["attribution"],
+            name=tiles["name"],
+            max_zoom=tiles["maxZoom"],
+            max_native_zoom=tiles["maxZoom"],
+            overlay=False,
+            control=True,
+            show=False,
+        ).add_to(m)
     for layer in layers:
-        layer.group = folium.FeatureGroup(name=layer.name, overlay=True, control=True, show=True)
+        layer.group = folium.FeatureGroup(
+            name=layer.name, overlay=True, control=True, show=layer.show
+        )
         layer.group.add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
     boundary_data = _boundaries_geojson(boundaries) if boundaries is not None else None
     credit = boundaries_credit.strip() if boundaries_credit and boundaries_credit.strip() else None
+    commune_credit = (
+        communes_credit.strip() if communes_credit and communes_credit.strip() else None
+    )
+    commune_data = _communes_geojson(view.communes) if view.communes is not None else None
+    coverage_png = png_bytes(coverage) if coverage is not None else None
 
     def payload() -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -1174,6 +1522,23 @@ def _render(
                 "otherStyle": _OTHER_PROVINCE_STYLE,
                 "attribution": html.escape(credit or "boundaries: no credit given"),
             }
+        if commune_data is not None:
+            out["communes"] = {
+                "layer": LAYER_COMMUNES,
+                "data": commune_data,
+                "style": _COMMUNE_STYLE,
+                "attribution": html.escape(commune_credit or "communes: no credit given"),
+            }
+        if coverage is not None and coverage_png is not None:
+            w, s, e, n = coverage.bounds_lonlat
+            out["coverage"] = {
+                "layer": coverage_layer_name(coverage),
+                "url": "data:image/png;base64," + base64.b64encode(coverage_png).decode("ascii"),
+                "bounds": [[_deg(s), _deg(w)], [_deg(n), _deg(e)]],
+                "opacity": COVERAGE_OPACITY,
+            }
+        if tiles is not None:
+            out["tiles"] = {"name": tiles["name"], "none": NO_TILES_LAYER}
         return out
 
     m.add_child(_Runtime(payload))
@@ -1218,6 +1583,10 @@ def _render(
                 credit=credit,
                 has_boundaries=boundaries is not None,
                 province_note=province_note,
+                communes=len(commune_data["features"]) if commune_data is not None else None,
+                communes_credit=commune_credit,
+                coverage=coverage,
+                coverage_shown=extra_shown,
             )
         ),
         name="covgap_legend",
@@ -1282,6 +1651,10 @@ def build_map(
     province_code: str | None = None,
     out_path: Path,
     cluster_threshold: int | None = 2000,
+    coverage_raster: CoverageGrid | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    communes_credit: str | None = None,
+    tiles: str | None = None,
 ) -> Path:
     """Write one self-contained, offline HTML map to ``out_path`` (atomically); return it.
 
@@ -1302,6 +1675,16 @@ def build_map(
     zoomed to it. Towers and sites layers with more than ``cluster_threshold`` points are
     clustered (None: never). Operators must be canonical (:data:`covgap.export.OPERATORS`)
     and groups one of :data:`covgap.export.GROUPS`, else :class:`SchemaError`.
+
+    Optional layers: ``coverage_raster`` (a :class:`covgap.coverage_grid.CoverageGrid`
+    from :func:`covgap.coverage_grid.coverage_grid`) adds the predicted-coverage image
+    overlay (cropped to the view on a province map); ``communes`` (polygons with
+    ``commune_code``, ``commune`` and ``province_code``, e.g. from :func:`load_communes`)
+    adds the "Communes" outlines with the name in a tooltip, credited with
+    ``communes_credit``; both are off at first on the national map and on for a province
+    map. ``tiles`` (None, or a :data:`TILE_LAYERS` key such as ``"openstreetmap"``) offers
+    an online tile layer as a base-layer choice, never shown at first (an unknown key is
+    a :class:`UsageError`).
     """
     text = render_map_html(
         villages,
@@ -1314,6 +1697,10 @@ def build_map(
         title=title,
         province_code=province_code,
         cluster_threshold=cluster_threshold,
+        coverage_raster=coverage_raster,
+        communes=communes,
+        communes_credit=communes_credit,
+        tiles=tiles,
     )
     return write_text_atomic(Path(out_path), text)
 
@@ -1335,11 +1722,17 @@ def build_province_maps(
     title: str = "covgap",
     out_dir: Path,
     cluster_threshold: int | None = 2000,
+    coverage_raster: CoverageGrid | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    communes_credit: str | None = None,
+    tiles: str | None = None,
 ) -> list[Path]:
     """Write ``<out_dir>/province_<code>.html`` for every province with gap villages
     (``group`` other than ``covered``), in code order; return the paths.
 
-    Same inputs as :func:`build_map`; each map's title is ``"<title> — <province>
+    Same inputs as :func:`build_map` (the communes of each map are its province's; the
+    coverage grid is cropped to the province's bounds grown by :data:`PROVINCE_MARGIN_M`;
+    both layers are on at first); each map's title is ``"<title> — <province>
     (<code>)"``. Maps of provinces without gap villages are not written (nor removed
     when an earlier run left them).
     """
@@ -1349,11 +1742,15 @@ def build_province_maps(
     sites = _to_wgs84(sites, "sites") if sites is not None else None
     links = _to_wgs84(links, "links") if links is not None else None
     boundaries = _to_wgs84(boundaries, "boundaries") if boundaries is not None else None
+    prepared = _prepare_communes(communes) if communes is not None else None
+    tile_spec = _tile_spec(tiles)
     gap = villages["group"].astype("object") != "covered"
     codes = sorted({c for c in _codes(villages[gap.to_numpy(bool)], "province_code") if c})
     written: list[Path] = []
     for code in codes:
-        view = _province_view(code, villages, towers, sites, links, boundaries)
+        view = _province_view(
+            code, villages, towers, sites, links, boundaries, prepared, coverage_raster
+        )
         label = f"{view.focus_name} ({code})" if view.focus_name else code
         text = _render(
             view,
@@ -1361,6 +1758,8 @@ def build_province_maps(
             boundaries_credit=boundaries_credit,
             title=f"{title} — {label}",
             cluster_threshold=cluster_threshold,
+            communes_credit=communes_credit,
+            tiles=tile_spec,
         )
         written.append(write_text_atomic(Path(out_dir) / province_map_name(code), text))
     return written

@@ -21,10 +21,11 @@ import pyogrio
 from . import __version__
 from .analysis import AnalysisSettings, Assessment, assess_villages, summarise
 from .calibration import CalibrationResult, calibrate
+from .coverage_grid import analysed_area, coverage_grid, geotiff_name, write_geotiff
 from .errors import CovgapError, CRSError, InputFileError, Reject, RequirementError, UsageError
 from .export import write_operator_exports
 from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
-from .maps import build_map, build_province_maps
+from .maps import build_map, build_province_maps, load_communes
 from .outputs import (
     file_hashes,
     read_stage_gpkg,
@@ -48,6 +49,14 @@ ODV_CREDIT = (
     "source Department of Survey and Mapping of Viet Nam, CC BY-SA 4.0; dissolved to "
     "the 2025 provinces by the covgap project"
 )
+#: Credit shown on maps for the default commune layer (../shared/data/SOURCES.md).
+TLQ_CREDIT = (
+    "Administrative units and boundaries from Vietnamese Provinces Database, © 2021 Thang "
+    "Le Quoc, MIT License; boundaries derived from the Vietnam Administrative Units "
+    "Reference Map, Vietnam Natural Resources, Environment and Cartography Publishing House"
+)
+#: The shared commune file TLQ_CREDIT is for.
+TLQ_COMMUNES_FILE = "vn_communes_north_sample.geojson"
 
 
 @dataclass
@@ -302,6 +311,48 @@ def stage_schedule(
     return result
 
 
+def load_optional_communes(path: Path | None, notes: Notes) -> gpd.GeoDataFrame | None:
+    """Commune polygons for the maps, or ``None`` (with a note when the file is absent)."""
+    if path is None:
+        return None
+    if not path.exists():
+        notes.add(f"communes file {path} not found: maps have no commune layer")
+        return None
+    return load_communes(path)
+
+
+def map_layers(
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame | None,
+    scenario: Scenario,
+    out_dir: Path,
+    notes: Notes,
+    *,
+    dem_used: bool = False,
+) -> dict[str, Any]:
+    """The optional map layers (``[maps]``, ``[inputs] communes``) as keywords of
+    ``build_map``/``build_province_maps``; writes the predicted-coverage grid as
+    ``<out_dir>/predicted_<quantity>_<technology>.tif`` (e.g. ``predicted_rsrp_4g.tif``)."""
+    settings = scenario.maps
+    layers: dict[str, Any] = {"tiles": settings.tiles_key}
+    path = scenario.inputs.communes
+    communes = load_optional_communes(path, notes)
+    if communes is not None and path is not None:
+        layers["communes"] = communes
+        layers["communes_credit"] = (
+            TLQ_CREDIT if path.name == TLQ_COMMUNES_FILE else f"communes: {path.name}"
+        )
+    if settings.coverage and len(villages):
+        area = analysed_area(villages, boundaries)
+        grid = coverage_grid(towers, area, scenario.analysis, settings.grid_settings())
+        write_geotiff(grid, out_dir / geotiff_name(grid))
+        layers["coverage_raster"] = grid
+        if dem_used:
+            notes.add("predicted-coverage layer: terrain-free (the DEM is used for villages)")
+    return layers
+
+
 def read_assessed(path: Path) -> gpd.GeoDataFrame:
     """``villages_assessed.gpkg`` as the analysis stage wrote it."""
     return read_stage_gpkg(path)
@@ -363,6 +414,15 @@ def run(
     site_schedule = schedule.sites if schedule is not None else None
     credit = ODV_CREDIT if loaded.boundaries is not None else None
     title = f"covgap — {scenario.name}"
+    layers = map_layers(
+        assessment.villages,
+        loaded.towers.gdf,
+        loaded.boundaries,
+        scenario,
+        out_dir,
+        notes,
+        dem_used=loaded.dem is not None,
+    )
     map_path = build_map(
         assessment.villages,
         loaded.towers.gdf,
@@ -373,6 +433,7 @@ def run(
         boundaries_credit=credit,
         title=title,
         out_path=maps_dir / "coverage_map.html",
+        **layers,
     )
     province_maps = build_province_maps(
         assessment.villages,
@@ -384,6 +445,7 @@ def run(
         boundaries_credit=credit,
         title=title,
         out_dir=maps_dir,
+        **layers,
     )
     exports = write_operator_exports(
         plan.sites, assessment.villages, out_dir / "exports", links=plan.links
@@ -413,6 +475,7 @@ def run(
             loaded.boundaries_path,
             scenario.inputs.dem,
             scenario.inputs.excluded,
+            scenario.inputs.communes,
             scenario.path,
         )
         if p is not None

@@ -24,6 +24,7 @@ from .admin import REGION_OF_PROVINCE
 from .analysis import AnalysisSettings
 from .calendar import WorkCalendar
 from .errors import ScenarioError
+from .maps import MapSettings
 from .schedule import ScheduleSettings
 from .siting import SitingSettings
 from .tomlbind import bind, check_keys
@@ -39,6 +40,8 @@ class Inputs:
     dem: Path | None = None
     #: Polygons (any vector format, any CRS) where no new site may be built.
     excluded: Path | None = None
+    #: Commune polygons for the maps' "Communes" layer (optional).
+    communes: Path | None = None
     #: CRS of CSV coordinates when they are not EPSG:4326 lon/lat (e.g. "EPSG:3405").
     crs: str | None = None
     #: CRS of the villages file's CSV coordinates only (overrides ``crs`` for villages).
@@ -107,6 +110,7 @@ class Scenario:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     siting: SitingSettings = field(default_factory=SitingSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    maps: MapSettings = field(default_factory=MapSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly view (for ``manifest.json``)."""
@@ -123,6 +127,7 @@ _TOP_KEYS = [
     "analysis",
     "siting",
     "schedule",
+    "maps",
 ]
 #: Keys that live in [planning]/[calendar]/[regions] and are copied into the stages.
 _PLANNING_OWNED = {
@@ -219,6 +224,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
         boundaries=_resolve(inputs.boundaries, base),
         dem=_resolve(inputs.dem, base),
         excluded=_resolve(inputs.excluded, base),
+        communes=_resolve(inputs.communes, base),
         crs=inputs.crs or None,
         villages_crs=inputs.villages_crs or None,
         towers_crs=inputs.towers_crs or None,
@@ -252,6 +258,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
         schedule=bind(
             ScheduleSettings, _stage_table(data, "schedule", file), where="schedule", file=file
         ),
+        maps=bind(MapSettings, _stage_table(data, "maps", file), where="maps", file=file),
     )
     return apply_planning(scenario)
 

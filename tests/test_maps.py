@@ -6,27 +6,41 @@ The test data are small hand-made GeoDataFrames in the shapes the pipeline hands
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from browser import (
     colour_pixels,
     dump_dom,
+    dump_dom_and_console,
     element_attrs,
     elements_by_class,
     instrumented_copy,
     read_png,
     screenshot,
 )
+from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-from covgap.errors import SchemaError
-from covgap.maps import build_map, build_province_maps, render_map_html
+from covgap.coverage_grid import CoverageGrid, GridSettings, coverage_grid
+from covgap.errors import InputFileError, ScenarioError, SchemaError, UsageError
+from covgap.io import load_boundaries
+from covgap.maps import (
+    MapSettings,
+    build_map,
+    build_province_maps,
+    load_communes,
+    render_map_html,
+)
+from covgap.tomlbind import bind
 
 HOSTILE = (
     "<script>alert(1)</script>${alert(1)}</textarea>{{x}}{{ 7*7 }}<img src=x onerror=alert(2)>"
@@ -779,3 +793,319 @@ def test_province_view_without_boundaries_zooms_to_its_villages() -> None:
     # towers within 20 km of that box: F (104.5, 22.6) is 0.3° ≈ 31 km east: out
     assert "tower" not in cfg["tables"]
     assert "boundaries" not in cfg
+
+
+# ---------------------------------------------------------------- coverage, communes, tiles
+
+
+def make_communes() -> gpd.GeoDataFrame:
+    """Three communes of province 08 (its square cut in three, west to east; the middle
+    one with the hostile name) and one of province 15 (inside SQUARE_15)."""
+    return gpd.GeoDataFrame(
+        {
+            "commune_code": ["02263", "02266", "02269", "04001"],
+            "commune": ["Xã Nà Hang", HOSTILE, "Xã Đông", "Xã Lào"],
+            "province_code": ["08", "08", "08", "15"],
+        },
+        geometry=[
+            Polygon([(105.0, 20.8), (105.5, 20.8), (105.5, 21.8), (105.0, 21.8)]),
+            MultiPolygon([Polygon([(105.5, 20.8), (106.0, 20.8), (106.0, 21.8), (105.5, 21.8)])]),
+            Polygon([(106.0, 20.8), (106.4, 20.8), (106.4, 21.8), (106.0, 21.8)]),
+            Polygon([(103.6, 22.1), (104.4, 22.1), (104.4, 22.8), (103.6, 22.8)]),
+        ],
+        crs="EPSG:4326",
+    )
+
+
+def make_grid(cell_m: float = 1000.0) -> CoverageGrid:
+    """The predicted 4G RSRP of make_towers() over province 08's square (and 15's)."""
+    return coverage_grid(
+        make_towers(), (103.4, 20.7, 106.5, 23.0), grid=GridSettings(cell_m=cell_m)
+    )
+
+
+COVERAGE_LAYER = "Predicted coverage: 4G RSRP"
+LEAFLET_URLS = {
+    "http://www.w3.org/2000/svg",
+    "https://leafletjs.com",
+    "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+    "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
+}
+
+# tail script: once ready, note which overlays are ticked, tick some like a user (a click
+# on the checkbox), wait for the coverage image if asked, hover a point, then report
+LAYERS_JS = """
+function whenReady(fn) {
+  if (document.body && document.body.dataset.covgapStatus === 'ready') { fn(); }
+  else { document.addEventListener('covgap-ready', fn); }
+}
+whenReady(function () {
+  var out = {checked: {}, base: {}};
+  function inputs(where) {
+    var found = {};
+    document.querySelectorAll('.leaflet-control-layers-' + where + ' label').forEach(
+      function (label) { found[label.textContent.trim()] = label.querySelector('input'); });
+    return found;
+  }
+  var overlays = inputs('overlays'), bases = inputs('base');
+  Object.keys(overlays).forEach(function (k) { out.checked[k] = overlays[k].checked; });
+  Object.keys(bases).forEach(function (k) { out.base[k] = bases[k].checked; });
+  %(tick)s.forEach(function (name) { overlays[name].click(); });
+  function finish() {
+    var hover = %(hover)s;
+    if (hover) {
+      var map = covgap.map, p = map.latLngToContainerPoint(hover);
+      var r = map.getContainer().getBoundingClientRect();
+      var canvas = document.querySelector('.leaflet-overlay-pane canvas');
+      canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + p.x,
+        clientY: r.top + p.y, bubbles: true, cancelable: true, view: window}));
+    }
+    setTimeout(function () {
+      covgap.report();
+      var tip = document.querySelector('.covgap-tooltip');
+      out.tooltip = tip ? tip.textContent : null;
+      out.resources = performance.getEntriesByType('resource').map(function (e) {
+        return e.name; });
+      document.body.dataset.testOut = JSON.stringify(out);
+    }, 400);
+  }
+  var st = JSON.parse(document.body.dataset.covgapCoverage || '{}').status;
+  if (%(wait)s && st !== 'loaded') {
+    document.addEventListener('covgap-coverage-loaded', finish);
+  } else { finish(); }
+});
+"""
+
+
+def run_layers_js(
+    page: Path, tmp_path: Path, *, tick: list[str], hover: list[float] | None, wait: bool
+) -> tuple[dict[str, str], dict[str, object], list[str]]:
+    """Body attributes, the tail script's findings and Chromium's console messages."""
+    tail = LAYERS_JS % {
+        "tick": json.dumps(tick),
+        "hover": json.dumps(hover),
+        "wait": "true" if wait else "false",
+    }
+    dom, console = dump_dom_and_console(instrumented_copy(page, tmp_path, tail_js=tail))
+    root = element_attrs(dom, "html")
+    assert root["data-test-alerts"] == "0", root.get("data-test-last-alert")
+    assert json.loads(root["data-test-errors"]) == []
+    body = body_data(dom)
+    assert "data-test-out" in body, "the tail script did not finish"
+    return body, json.loads(body["data-test-out"]), console
+
+
+@pytest.mark.browser
+def test_coverage_and_communes_layers_offline(tmp_path: Path) -> None:
+    grid = make_grid()
+    page = build(
+        tmp_path, coverage_raster=grid, communes=make_communes(), communes_credit="TLQ <MIT>"
+    )
+    # V07 (106.05, 21.05) is in the covered 4G area of tower E; hover commune 02266's
+    # empty middle, far from every point
+    body, out, console = run_layers_js(
+        page, tmp_path, tick=["Communes", COVERAGE_LAYER], hover=[21.7, 105.75], wait=True
+    )
+    assert console == []  # no error, warning or failed load
+    assert [k for k in out["checked"]] == [*EXPECTED_LAYERS, "Communes", COVERAGE_LAYER]
+    # both extra layers are off at first on the national map, then ticked
+    assert out["checked"]["Communes"] is False and out["checked"][COVERAGE_LAYER] is False
+    assert out["base"] == {}  # no tile layer offered
+    coverage = json.loads(body["data-covgap-coverage"])
+    assert coverage == {"status": "loaded", "width": grid.shape[1], "height": grid.shape[0]}
+    painted = json.loads(body["data-covgap-painted"])
+    # 08's three; 15's lies outside the view (the map zooms to its points), not drawn
+    assert painted["Communes"] == 3
+    assert painted["Villages: covered"] == N_COVERED
+    # the hostile name shows literally in the tooltip, with the code
+    assert out["tooltip"] == f"{HOSTILE} · 02266"
+    # nothing fetched over the network: the image is a data: URI
+    assert [r for r in out["resources"] if not str(r).startswith("data:")] == []
+
+
+@pytest.mark.browser
+def test_province_maps_show_their_communes_and_coverage(tmp_path: Path) -> None:
+    villages, towers, boundaries = two_province_inputs()
+    grid = coverage_grid(towers, (102.4, 20.7, 106.5, 23.0), grid=GridSettings(cell_m=1000))
+    paths = build_province_maps(
+        villages,
+        towers,
+        make_sites(),
+        boundaries=boundaries,
+        boundaries_credit="test squares",
+        out_dir=tmp_path / "maps",
+        coverage_raster=grid,
+        communes=make_communes(),
+    )
+    body, out, console = run_layers_js(paths[0], tmp_path, tick=[], hover=None, wait=True)
+    assert console == []
+    # on at first on a province map
+    assert out["checked"]["Communes"] is True and out["checked"][COVERAGE_LAYER] is True
+    assert json.loads(body["data-covgap-painted"])["Communes"] == 3  # 08's three, not 15's
+    coverage = json.loads(body["data-covgap-coverage"])
+    assert coverage["status"] == "loaded"
+    assert coverage["width"] * coverage["height"] < grid.shape[0] * grid.shape[1]  # cropped
+    body, _, _ = run_layers_js(paths[1], tmp_path, tick=[], hover=None, wait=True)
+    assert json.loads(body["data-covgap-painted"])["Communes"] == 1  # 15's one
+    # the coverage is drawn: the palest class (#B3CDE3, opacity 0.6) over the province's
+    # fill (white at 0.8 over the page's #f4f4f0) is #D0E0ED
+    png = screenshot(paths[0], tmp_path / "province_08_coverage.png")
+    assert colour_pixels(read_png(png), "#D0E0ED", tolerance=6) > 500
+
+
+def test_coverage_and_commune_legend_and_payload() -> None:
+    grid = make_grid()
+    text = render_map_html(
+        make_villages(),
+        make_towers(),
+        boundaries=make_boundaries(),
+        coverage_raster=grid,
+        communes=make_communes(),
+        communes_credit="TLQ <MIT>",
+    )
+    legend = re.search(r'<div class="covgap-legend".*?</div></div>\n', text, re.DOTALL)
+    assert legend is not None
+    plain = html.unescape(re.sub(r"<[^>]+>", "", legend.group(0)))
+    assert "Predicted 4G RSRP (best server)≥ -80 dBm-90 to -80 dBm" in plain
+    assert "-110 to -100 dBm" in plain
+    assert "below -110 dBm (low signal)" in plain
+    assert "Grid cells of 1,000 m" in plain
+    assert "Off at first" in plain
+    assert "Communesoutlines4" in plain
+    assert "Communes: TLQ <MIT> (outlines simplified, tolerance 100 m)" in plain
+    assert "TLQ &lt;MIT&gt;" in text and "TLQ <MIT>" not in text  # escaped in the page
+    data = re.search(r'id="covgap-data">(.*?)</script>', text, re.DOTALL)
+    assert data is not None
+    cfg = json.loads(data.group(1))
+    # the image's corners: the grid's EPSG:3857 bounds, as pyproj transforms them
+    x0, y1 = grid.x0_m, grid.y0_m
+    x1, y0 = x0 + grid.shape[1] * grid.cell_merc_m, y1 - grid.shape[0] * grid.cell_merc_m
+    to_lonlat = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    (w, e), (s, n) = to_lonlat.transform([x0, x1], [y0, y1])
+    (south, west), (north, east) = cfg["coverage"]["bounds"]
+    assert [south, west, north, east] == pytest.approx([s, w, n, e], abs=1e-8)
+    assert cfg["coverage"]["url"].startswith("data:image/png;base64,")
+    names = [f["properties"]["name"] for f in cfg["communes"]["data"]["features"]]
+    assert names == ["Xã Nà Hang", HOSTILE, "Xã Đông", "Xã Lào"]  # data, escaped on display
+    # same inputs, same bytes
+    again = render_map_html(
+        make_villages(),
+        make_towers(),
+        boundaries=make_boundaries(),
+        coverage_raster=make_grid(),
+        communes=make_communes(),
+        communes_credit="TLQ <MIT>",
+    )
+    assert again == text
+
+
+def test_online_tiles_are_optional_and_off_by_default(tmp_path: Path) -> None:
+    offline = build(tmp_path, "offline.html", coverage_raster=make_grid(), communes=make_communes())
+    text = offline.read_text(encoding="utf-8")
+    assert "openstreetmap" not in text.lower() and "{z}" not in text
+    # the only web addresses are the vendored Leaflet's own, none fetched: its SVG
+    # namespace, its attribution link and two bug-tracker links in CSS comments
+    assert set(re.findall(r"https?://[^\s\"'<>)*\\]+", text)) == LEAFLET_URLS
+    assert not re.search(r"url\(\s*[\"']?(https?:)?//", text)
+    online = build(tmp_path, "online.html", tiles="openstreetmap").read_text(encoding="utf-8")
+    assert set(re.findall(r"https?://[^\s\"'<>)*\\]+", online)) - LEAFLET_URLS == {
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "https://www.openstreetmap.org/copyright",
+    }
+    assert r"OpenStreetMap\u003c/a\u003e contributors" in online  # JS-escaped HTML
+    with pytest.raises(UsageError, match="google"):
+        render_map_html(make_villages(), make_towers(), tiles="google")
+
+
+@pytest.mark.browser
+def test_online_tiles_are_a_base_layer_choice_not_shown(tmp_path: Path) -> None:
+    page = build(tmp_path, tiles="openstreetmap")
+    body, out, console = run_layers_js(page, tmp_path, tick=[], hover=None, wait=False)
+    assert out["base"] == {"No tiles (offline)": True, "OpenStreetMap (online)": False}
+    assert out["resources"] == []  # no tile requested
+    assert console == []
+    assert body["data-covgap-coverage"] == '{"status":"off"}'
+
+
+def test_load_communes_normalises_and_checks(tmp_path: Path) -> None:
+    path = tmp_path / "communes.geojson"
+    communes = make_communes().rename(columns={"commune": "commune_name"})
+    communes["commune_code"] = ["2263", "2266", "2269", "4001"]  # leading zeros lost
+    communes["province_code"] = ["8", "8", "8", "15"]
+    communes.to_file(path, driver="GeoJSON")
+    loaded = load_communes(path)
+    assert list(loaded.columns) == ["commune_code", "commune", "province_code", "geometry"]
+    assert loaded["commune_code"].tolist() == ["02263", "02266", "02269", "04001"]
+    assert loaded["province_code"].tolist() == ["08", "08", "08", "15"]
+    assert loaded["commune"].tolist()[1] == HOSTILE
+    with pytest.raises(InputFileError, match="not found"):
+        load_communes(tmp_path / "absent.geojson")
+    communes.drop(columns=["commune_code"]).to_file(tmp_path / "no_code.geojson")
+    with pytest.raises(InputFileError, match="commune_code"):
+        load_communes(tmp_path / "no_code.geojson")
+
+
+def shared_data(name: str) -> Path:
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / name
+    if not path.parent.is_dir():
+        pytest.skip("../shared is absent: this test reads the shared base data in place")
+    return path
+
+
+def test_real_communes_are_simplified_within_the_tolerance() -> None:
+    communes = load_communes(shared_data("vn_communes_north_sample.geojson"))
+    assert len(communes) == 268
+    text = render_map_html(make_villages(), make_towers(), communes=communes)
+    data = re.search(r'id="covgap-data">(.*?)</script>', text, re.DOTALL)
+    assert data is not None
+    features = json.loads(data.group(1))["communes"]["data"]["features"]
+    drawn = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+    original = communes.sort_values("commune_code").reset_index(drop=True)
+    assert drawn["code"].tolist() == original["commune_code"].tolist()
+    utm = 32648  # UTM 48N: these communes lie at 102–106° E
+    a, b = drawn.to_crs(utm).geometry, original.to_crs(utm).geometry
+    hausdorff = np.array([x.hausdorff_distance(y) for x, y in zip(a, b, strict=True)])
+    # Douglas–Peucker keeps every input vertex within the tolerance (100 m) of the
+    # outline; dropping a ring's start vertex (GEOS) can add as much again; + rounding
+    assert hausdorff.max() <= 2 * 100.0 + 2.0
+    assert np.median(hausdorff) <= 100.0
+    n_drawn = shapely.get_num_coordinates(np.asarray(a)).sum()
+    assert n_drawn < 0.8 * shapely.get_num_coordinates(np.asarray(b)).sum()
+
+
+@pytest.mark.browser
+def test_real_province_map_draws_all_its_communes(tmp_path: Path) -> None:
+    boundaries = load_boundaries(shared_data("vn_provinces34.geojson"))
+    communes = load_communes(shared_data("vn_communes_north_sample.geojson"))
+    # the provinces file's own count of communes of Tuyên Quang (08)
+    expected = int(boundaries.loc[boundaries["province_code"] == "08", "n_communes"].iloc[0])
+    path = build_map(
+        make_villages(),
+        make_towers(),
+        boundaries=boundaries,
+        communes=communes,
+        province_code="08",
+        out_path=tmp_path / "province_08.html",
+    )
+    body, out, console = run_layers_js(path, tmp_path, tick=[], hover=None, wait=False)
+    assert console == []
+    assert out["checked"]["Communes"] is True
+    assert json.loads(body["data-covgap-painted"])["Communes"] == expected == 124
+    screenshot(path, tmp_path / "province_08_communes.png")
+
+
+def test_map_settings_bind_from_toml() -> None:
+    table = tomllib.loads(
+        'coverage_cell_m = 750.0\ncoverage_technology = "5G"\ntiles = "openstreetmap"\n'
+    )
+    settings = bind(MapSettings, table, where="maps", file="s.toml")
+    assert settings.coverage is True  # default
+    assert settings.grid_settings() == GridSettings(cell_m=750.0, technology="5G")
+    assert settings.tiles_key == "openstreetmap"
+    assert MapSettings().tiles_key is None  # "" = offline
+    with pytest.raises(ScenarioError, match=r"\[maps\] tiles = 'bing'"):
+        bind(MapSettings, {"tiles": "bing"}, where="maps", file="s.toml")
+    with pytest.raises(ScenarioError, match="coverage_technology"):
+        MapSettings(coverage_technology="LTE")
+    with pytest.raises(ScenarioError, match="unknown key 'coverage_cell'"):
+        bind(MapSettings, {"coverage_cell": 500.0}, where="maps", file="s.toml")

@@ -9,11 +9,20 @@
  * textContent, never innerHTML, so a village called "&lt;b&gt;x&lt;/b&gt;" or one holding a
  * script tag shows literally and runs nothing.
  *
+ * Optional parts: commune outlines (drawn in the same canvas, before the points, so
+ * under them; the commune's name in a tooltip), the predicted-coverage image overlay
+ * (its own pane between the province base layer and the points; not interactive) and,
+ * when online tiles are offered, a lighter province fill while the tiles are shown.
+ *
  * Status for tools and tests: after each canvas paint the page writes, on <body>,
  *   data-covgap-status = "loading" (first paint done, clustered layers filling in) or
  *                        "ready" (every layer complete)
  *   data-covgap-first-paint = "1" once the canvas first drew (event "covgap-first-paint")
- *   data-covgap-painted = {"<layer name>": shapes painted on the canvas, ...}
+ *   data-covgap-painted = {"<layer name>": shapes painted on the canvas, ...} (communes:
+ *                        outlines painted)
+ *   data-covgap-coverage = {"status": "off" | "loaded" | "error", "width", "height"}: the
+ *                        coverage image (loaded once its layer is on; event
+ *                        "covgap-coverage-loaded")
  *   data-covgap-clusters = {"<layer name>": [cluster icons, points inside them], ...}
  *   data-covgap-week = "all" or the week index the slider shows (0 = first week)
  *   data-covgap-onair = planned sites the slider lets through (all of them under "all")
@@ -75,14 +84,23 @@
   var Shape = L.CircleMarker.extend({
     _updatePath: function () { this._renderer._covgapShape(this); }
   });
-  // a polyline that counts as painted when the canvas drew some part of it
+  // a polyline (polygon outline) that counts as painted when the canvas drew some part of it
+  function markPainted(layer) {
+    if (layer._renderer._drawing && layer._parts.length) {
+      layer[SHAPE_DRAWN] = true;
+      anyPainted = true;
+    }
+  }
   var Line = L.Polyline.extend({
     _updatePath: function () {
-      if (this._renderer._drawing && this._parts.length) {
-        this[SHAPE_DRAWN] = true;
-        anyPainted = true;
-      }
+      markPainted(this);
       L.Polyline.prototype._updatePath.call(this);
+    }
+  });
+  var Outline = L.Polygon.extend({
+    _updatePath: function () {
+      markPainted(this);
+      L.Polygon.prototype._updatePath.call(this);
     }
   });
   var painter = new Painter({ padding: 0.1, tolerance: 2 });
@@ -205,9 +223,68 @@
     }
   }
 
+  cfg.layers.forEach(function (spec) { layers[spec.name] = window[spec.var]; });
+
+  // ---- communes: outlines in the points' canvas, added first so drawn under the points ----
+  var communeShapes = [];
+  if (cfg.communes) {
+    var communeGroup = layers[cfg.communes.layer];
+    var features = cfg.communes.data.features;
+    // an empty layer that carries the credit: shown in the attribution while the layer is on
+    communeGroup.addLayer(L.layerGroup([], { attribution: cfg.communes.attribution }));
+    features.forEach(function (f, i) {
+      var g = f.geometry;
+      var latlngs = L.GeoJSON.coordsToLatLngs(g.coordinates, g.type === 'Polygon' ? 1 : 2);
+      var outline = new Outline(latlngs, L.extend({ renderer: painter, interactive: true },
+        cfg.communes.style));
+      outline.covgapCommune = i;
+      communeShapes.push(outline);
+      communeGroup.addLayer(outline);
+    });
+    communeGroup.on('mouseover', function (e) {
+      var s = e.layer || e.propagatedFrom;
+      if (!s || s.covgapCommune === undefined) { return; }
+      var p = features[s.covgapCommune].properties;
+      var text = [p.name, p.code].filter(function (x) { return x; }).join(' \u00B7 ');
+      tooltip.setLatLng(e.latlng).setContent(el('span', 'covgap-tooltip covgap-commune-tip', text));
+      map.openTooltip(tooltip);
+    });
+    communeGroup.on('mouseout', function () { map.closeTooltip(tooltip); });
+  }
+
+  // ---- predicted coverage: one image overlay in its own pane, under the points ----
+  var coverageStatus = { status: 'off' };
+  if (cfg.coverage) {
+    map.createPane('covgapCoverage');
+    map.getPane('covgapCoverage').style.zIndex = 380;
+    map.getPane('covgapCoverage').style.pointerEvents = 'none';
+    var overlay = L.imageOverlay(cfg.coverage.url, cfg.coverage.bounds, {
+      pane: 'covgapCoverage',
+      opacity: cfg.coverage.opacity,
+      interactive: false,
+      className: 'covgap-coverage',
+      alt: cfg.coverage.layer
+    });
+    // the status is written at once (not at the next report): a script that reads it
+    // and then waits for the event cannot miss both
+    var setCoverage = function (status) {
+      coverageStatus = status;
+      document.body.dataset.covgapCoverage = JSON.stringify(status);
+    };
+    overlay.on('load', function () {
+      var img = overlay.getElement();
+      setCoverage({ status: 'loaded', width: img.naturalWidth, height: img.naturalHeight });
+      document.dispatchEvent(new CustomEvent('covgap-coverage-loaded'));
+    });
+    overlay.on('error', function () {
+      setCoverage({ status: 'error' });
+      console.error('covgap: the predicted coverage image did not load');
+    });
+    layers[cfg.coverage.layer].addLayer(overlay);
+  }
+
   cfg.layers.forEach(function (spec, li) {
-    var group = window[spec.var];
-    layers[spec.name] = group;
+    var group = layers[spec.name];
     shapes[spec.name] = [];
     var t = spec.kind ? cfg.tables[spec.kind] : null;
     if (!t) { return; }  // the provinces layer, or a layer with no data (kept for stable names)
@@ -280,15 +357,27 @@
     });
     layers[cfg.boundaries.layer].addLayer(base);
     if (!bounds.isValid()) { bounds.extend(base.getBounds()); }  // fit the data, else the base
+    if (cfg.tiles) {  // a lighter fill while online tiles are shown, so they show through
+      map.on('baselayerchange', function (e) {
+        var tilesOn = e.name === cfg.tiles.name;
+        base.setStyle(function (feature) {
+          var style = base.options.style(feature);
+          return tilesOn ? L.extend({}, style, { fillOpacity: 0.1 }) : style;
+        });
+      });
+    }
   }
 
-  // keep the drawing order (covered villages at the bottom, sites on top) when a
-  // layer is switched off and on again: the canvas draws in insertion order
+  // keep the drawing order (communes at the bottom, then covered villages, sites on top)
+  // when a layer is switched off and on again: the canvas draws in insertion order
   map.on('overlayadd', function () {
     cfg.order.forEach(function (name) {
       var g = layers[name];
       if (g && map.hasLayer(g)) { g.bringToFront(); }
     });
+    if (cfg.communes && map.hasLayer(layers[cfg.communes.layer])) {
+      layers[cfg.communes.layer].bringToBack();
+    }
   });
 
   if (cfg.fit) {  // a province map: zoom to the province, not to the towers around it
@@ -313,6 +402,14 @@
       painted[spec.name] = n;
       if (clusters[spec.name]) { clustered[spec.name] = [0, 0]; }
     });
+    if (cfg.communes) {
+      var nc = 0;
+      for (var ci = 0; ci < communeShapes.length; ci++) {
+        if (communeShapes[ci][SHAPE_DRAWN] && map.hasLayer(communeShapes[ci])) { nc++; }
+      }
+      painted[cfg.communes.layer] = nc;
+    }
+    document.body.dataset.covgapCoverage = JSON.stringify(coverageStatus);
     // cluster icons really present in the page (Leaflet adds only the visible ones)
     var nodes = map.getContainer().querySelectorAll('.covgap-cluster');
     for (var k = 0; k < nodes.length; k++) {
