@@ -18,11 +18,16 @@ Figures printed, with the machine and its load (the 2 cores may be shared):
    (nearest sector only, no pattern); villages/s against the kernel's, and how often
    the nearest sector's verdict differs from the best server's.
 4. **Full run**: ``covgap run --no-schedule`` (the installed CLI, the demo scenario
-   with the national files) in a subprocess watched for wall time and peak RSS (tree);
-   killed past ``--run-timeout`` s or ``--run-max-gb``. With ``--stages`` (or when the run
-   misses a floor) a stage-by-stage replay prints each stage's time and RSS, and dumps
-   the Python stack every 20 s while a stage runs, to show what dominates. The siting
-   module's version (file hash, modification time, first docstring line) is printed.
+   with the national files) in a child process: wall time, CPU seconds and peak RSS (the
+   child's own ``ru_maxrss`` from ``os.wait4``, and the process tree sampled every 20 ms),
+   with the load average before and after; killed past ``--run-timeout`` s or
+   ``--run-max-gb``. With ``--stages`` (or when the run misses a floor) the same run is
+   replayed in one process with every covgap function ``pipeline.run`` calls timed, and a
+   table gives each stage (import, load, analyse, sites, map, exports, report, other:
+   wall time, share, RSS after, peak RSS by then; the functions of a stage made of several)
+   and the slowest calls inside the stages; the Python stack is dumped every 20 s while
+   it runs, to show what dominates a run that is killed. The siting module's version
+   (file hash, modification time, first docstring line) is printed.
 5. **Dask engine** on ``--dask-villages`` (1 M) synthetic villages × the 4G rows:
    ``assess_villages_dask`` on a LocalCluster of 1 and of 2 worker processes (kernel
    compile per worker printed apart), pairs/s against the single-machine engine's, and
@@ -33,15 +38,19 @@ Figures printed, with the machine and its load (the 2 cores may be shared):
 
 Run from outside the repository root, e.g.
 ``cd /tmp && /work/main/.venv/bin/python /work/main/benchmarks/bench_national.py``.
-``--skip io,analysis,naive,run,dask`` leaves sections out.
+``--skip io,analysis,naive,run,dask`` leaves sections out; ``--data DIR`` reuses (or
+writes) the national files in DIR instead of generating them afresh, e.g.
+``--data /tmp/national --skip io,analysis,naive,dask --stages`` for the full run alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import hashlib
+import json
 import math
 import os
 import platform
@@ -188,6 +197,46 @@ def generate(
     return result, files
 
 
+@dataclasses.dataclass
+class Loaded:
+    """The national case read back from files (``villages``, ``towers`` as the
+    generator's result has them)."""
+
+    villages: gpd.GeoDataFrame
+    towers: gpd.GeoDataFrame
+
+
+def national_data(
+    data: Path | None, tmp: Path, skip: set[str], n_villages: int, n_sites: int
+) -> tuple[Any, dict[str, Path]]:
+    """Generate the national case (into ``data`` when given), or reuse the files there."""
+    if data is None:
+        return generate(tmp, skip, n_villages, n_sites)
+    files = {
+        name: data / name
+        for name in ("villages.parquet", "towers.parquet", "villages.geojson", "towers.csv")
+    }
+    if not (files["villages.parquet"].exists() and files["towers.parquet"].exists()):
+        data.mkdir(parents=True, exist_ok=True)
+        return generate(data, skip, n_villages, n_sites)
+    with section(f"1. national files reused from {data}"):
+        for name, path in files.items():
+            if path.exists():
+                print(f"{name}: {path.stat().st_size / 2**20:.1f} MB")
+        result: Any = None
+        if not {"analysis", "naive"} <= skip:
+            t0 = time.perf_counter()
+            result = Loaded(
+                load_villages(files["villages.parquet"]).gdf,
+                load_towers(files["towers.parquet"]).gdf,
+            )
+            print(
+                f"read through covgap.io in {time.perf_counter() - t0:.1f} s: "
+                f"{len(result.villages):,} villages, {len(result.towers):,} sector rows"
+            )
+    return result, files
+
+
 def read_back(files: dict[str, Path]) -> None:
     with section("1b. covgap.io readers at national size"):
         boundaries = load_boundaries(SHARED / "vn_provinces34.geojson")
@@ -197,6 +246,9 @@ def read_back(files: dict[str, Path]) -> None:
             ("towers.parquet", load_towers),
             ("towers.csv", load_towers),
         ):
+            if not files[name].exists():
+                print(f"{name}: not written (run without --skip io to have it)")
+                continue
             gc.collect()
             with PeakRSS() as mem:
                 t0 = time.perf_counter()
@@ -361,33 +413,58 @@ def _module_version(name: str) -> str:
     return f"{name}.py sha256 {digest}, {len(data):,} bytes, modified {stamp}: “{doc}”"
 
 
-def watch(
-    cmd: list[str], cwd: Path, timeout_s: float, max_gb: float
-) -> tuple[int | None, float, float, str]:
-    """Run ``cmd``; return (exit code or None if killed, wall s, peak RSS MB, output)."""
+@dataclasses.dataclass(frozen=True)
+class Watched:
+    """A finished (or killed) child: exit code (None if killed), wall time, peak RSS of
+    the process tree sampled every 20 ms, the child's own peak RSS from the kernel
+    (``wait4`` rusage ``ru_maxrss``: its largest resident size, exact), CPU seconds, and
+    its output."""
+
+    code: int | None
+    wall_s: float
+    sampled_peak_mb: float
+    maxrss_mb: float
+    cpu_s: float
+    output: str
+
+
+def watch(cmd: list[str], cwd: Path, timeout_s: float, max_gb: float) -> Watched:
+    """Run ``cmd``; kill it past ``timeout_s`` or ``max_gb`` of RSS (tree)."""
     log = cwd / "run.log"
+    status, usage = 0, None
     with open(log, "w", encoding="utf-8") as fh:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
         why = ""
         with PeakRSS(proc.pid) as mem:
-            while proc.poll() is None:
-                time.sleep(0.1)
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                time.sleep(0.05)
                 if time.perf_counter() - t0 > timeout_s:
                     why = f"killed after {timeout_s:.0f} s"
                 elif mem.peak_mb > max_gb * 1024:
                     why = f"killed at {mem.peak_mb / 1024:.1f} GB RSS"
                 if why:
                     proc.kill()
-                    proc.wait()
+                    _, status, usage = os.wait4(proc.pid, 0)
                     break
         wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     text = log.read_text(encoding="utf-8", errors="replace")
-    return (None if why else proc.returncode), wall, mem.peak_mb, (why + "\n" + text).strip()
+    return Watched(
+        code=None if why else proc.returncode,
+        wall_s=wall,
+        sampled_peak_mb=mem.peak_mb,
+        maxrss_mb=usage.ru_maxrss / 1024 if usage is not None else math.nan,
+        cpu_s=(usage.ru_utime + usage.ru_stime) if usage is not None else math.nan,
+        output=(why + "\n" + text).strip(),
+    )
 
 
 _STAGES = r"""
-import faulthandler, functools, sys, time
+import faulthandler, functools, json, resource, sys, time
 from pathlib import Path
 import psutil
 faulthandler.dump_traceback_later(20, repeat=True, file=sys.stderr)
@@ -402,14 +479,17 @@ def timed(name, fn):
             return fn(*args, **kwargs)
         finally:
             depth[0] -= 1
+            wall = time.perf_counter() - t0
             rss = proc.memory_info().rss / 2**20
-            print(f"stage {'  ' * depth[0]}{name}: {time.perf_counter() - t0:.1f} s, "
-                  f"RSS after {rss:,.0f} MB", flush=True)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print("STAGE " + json.dumps({"name": name, "depth": depth[0], "s": round(wall, 3),
+                  "rss_mb": round(rss), "peak_mb": round(peak)}), flush=True)
     return wrapper
 t0 = time.perf_counter()
 from covgap import pipeline
 from covgap.cli import _scenario
-print(f"stage import: {time.perf_counter() - t0:.1f} s", flush=True)
+print("STAGE " + json.dumps({"name": "import", "depth": 1, "s": round(time.perf_counter() - t0, 3),
+      "rss_mb": round(proc.memory_info().rss / 2**20), "peak_mb": 0}), flush=True)
 # time every covgap function pipeline.run calls by name (whatever the pipeline is today)
 for name, obj in list(vars(pipeline).items()):
     if callable(obj) and getattr(obj, "__module__", "").startswith("covgap.") and name != "run" \
@@ -418,21 +498,89 @@ for name, obj in list(vars(pipeline).items()):
 scenario_path, villages, towers, boundaries, out, maps = map(Path, sys.argv[1:7])
 scenario_path = None if str(scenario_path) == "-" else scenario_path
 sc = _scenario(scenario_path, villages=villages, towers=towers, boundaries=boundaries)
-timed("pipeline.run(do_schedule=False)", pipeline.run)(sc, out, maps, do_schedule=False)
+timed("pipeline.run", pipeline.run)(sc, out, maps, do_schedule=False)
 """
 
+#: Stages of the breakdown: the functions ``pipeline.run`` calls, by the stage they belong to
+#: (anything else is "other": the manifest's hashes, the run's own glue).
+STAGE_OF = {
+    "import": "import",
+    "stage_load": "load",
+    "write_rejects": "load",
+    "stage_analyse": "analyse",
+    "stage_sites": "sites",
+    "map_layers": "map",
+    "build_map": "map",
+    "build_province_maps": "map",
+    "write_operator_exports": "exports",
+    "build_report": "report",
+}
+STAGE_ORDER = ("import", "load", "analyse", "sites", "map", "exports", "report", "other")
 
-def _stage_lines(text: str) -> list[str]:
-    """The stage timings, the last stack dump (innermost 12 frames) and the last words."""
+
+def _stage_records(text: str) -> list[dict[str, Any]]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("STAGE "):
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line[6:]))
+    return out
+
+
+def _stage_table(records: list[dict[str, Any]], watched: Watched) -> list[str]:
+    """Per stage: wall time, share of the run, RSS after it, the process's peak RSS by its
+    end; then the slowest nested calls (what dominates inside the stages)."""
+    run = next((r for r in records if r["name"] == "pipeline.run"), None)
+    top = [r for r in records if r["depth"] == 1]
+    totals: dict[str, list[float]] = {}
+    for r in top:
+        stage = STAGE_OF.get(r["name"], "other")
+        t = totals.setdefault(stage, [0.0, 0.0, 0.0])
+        t[0] += r["s"]
+        t[1] = r["rss_mb"]
+        t[2] = max(t[2], r["peak_mb"])
+    run_s = run["s"] if run else sum(t[0] for t in totals.values())
+    if run:
+        totals["other"] = [
+            max(0.0, run_s - sum(v[0] for k, v in totals.items() if k not in ("import", "other"))),
+            run["rss_mb"],
+            run["peak_mb"],
+        ]
+    lines = [f"{'stage':<9}{'wall s':>8}{'share':>8}{'RSS after MB':>14}{'peak MB':>9}"]
+    for stage in STAGE_ORDER:
+        if stage in totals:
+            w, rss, peak = totals[stage]
+            share = f"{w / run_s:.0%}" if run_s and stage != "import" else ""
+            lines.append(f"{stage:<9}{w:>8.1f}{share:>8}{rss:>14,.0f}{peak:>9,.0f}")
+            parts = [r for r in top if STAGE_OF.get(r["name"], "other") == stage]
+            if len(parts) > 1:
+                lines += [f"  {r['name']:<26}{r['s']:>7.1f} s" for r in parts if r["s"] >= 0.05]
+    lines.append(
+        f"{'total':<9}{watched.wall_s:>8.1f}{'':>8}{'':>14}{watched.maxrss_mb:>9,.0f}"
+        "  (process wall time incl. interpreter start; peak = the child's ru_maxrss)"
+    )
+    nested = sorted((r for r in records if r["depth"] >= 2), key=lambda r: -r["s"])[:10]
+    if nested:
+        lines.append("slowest calls inside the stages:")
+        lines += [
+            f"  {r['name']:<28}{r['s']:>7.1f} s  (RSS after {r['rss_mb']:,} MB)" for r in nested
+        ]
+    return lines
+
+
+def _last_stack(text: str) -> list[str]:
+    """The last faulthandler dump (innermost 12 frames) and the last words of a killed run."""
     lines = text.splitlines()
-    out = [ln for ln in lines if ln.startswith("stage ")]
-    if lines and lines[0].startswith("killed"):
-        out.insert(0, lines[0])
+    out = [lines[0]] if lines and lines[0].startswith("killed") else []
     dumps = [i for i, ln in enumerate(lines) if ln.startswith(("Timeout", "Thread", "Current"))]
     if dumps:
         frames = [ln for ln in lines[dumps[-1] :] if ln.lstrip().startswith("File")]
         out += ["last stack dump (innermost first):", *frames[:12]]
-    rest = [ln for ln in lines[-4:] if not ln.lstrip().startswith("File") and ln not in out]
+    rest = [
+        ln
+        for ln in lines[-4:]
+        if not ln.lstrip().startswith("File") and not ln.startswith("STAGE ") and ln not in out
+    ]
     return out + rest
 
 
@@ -447,6 +595,7 @@ def full_run(
     with section("4. full national run: covgap run --no-schedule"):
         print(f"siting under test: {_module_version('siting')}")
         print(f"scenario: {scenario or 'the documented defaults (no --scenario)'}")
+        print(f"inputs: {files['villages.parquet']}, {files['towers.parquet']}")
         work = tmp / "run"
         work.mkdir(exist_ok=True)
         cmd = [
@@ -465,14 +614,19 @@ def full_run(
             "--maps",
             str(work / "maps"),
         ]
-        code, wall, peak, tail = watch(cmd, work, timeout_s, max_gb)
-        met = code == 0 and wall <= 60 and peak <= 4096
+        before = os.getloadavg()
+        run = watch(cmd, work, timeout_s, max_gb)
+        after = os.getloadavg()
+        met = run.code == 0 and run.wall_s <= 60 and run.maxrss_mb <= 4096
         print(
-            f"covgap run --no-schedule: exit {code if code is not None else 'killed'}, "
-            f"{wall:.1f} s wall, peak RSS {peak:,.0f} MB — floor ≤ 60 s, ≤ 4 GB: "
+            f"covgap run --no-schedule: exit {run.code if run.code is not None else 'killed'}, "
+            f"{run.wall_s:.1f} s wall ({run.cpu_s:.1f} CPU-s), peak RSS {run.maxrss_mb:,.0f} MB "
+            f"(ru_maxrss; tree sampled every 20 ms: {run.sampled_peak_mb:,.0f} MB); load average "
+            f"{before[0]:.1f} before, {after[0]:.1f} after — floor ≤ 60 s, ≤ 4 GB: "
             f"{'met' if met else 'MISSED'}"
         )
-        print("  " + "\n  ".join(tail.splitlines()[-12:]))
+        tail = [ln for ln in run.output.splitlines() if not ln.startswith("STAGE ")]
+        print("  " + "\n  ".join(tail[-12:]))
         if stages or not met:
             stage_dir = tmp / "stages"
             (stage_dir / "out").mkdir(parents=True, exist_ok=True)
@@ -489,12 +643,19 @@ def full_run(
                 str(stage_dir / "out"),
                 str(stage_dir / "maps"),
             ]
-            code, wall, peak, tail = watch(cmd, stage_dir, timeout_s, max_gb)
+            before = os.getloadavg()
+            replay = watch(cmd, stage_dir, timeout_s, max_gb)
+            after = os.getloadavg()
             print(
-                f"stage by stage (pipeline.run with its covgap calls timed): exit "
-                f"{code if code is not None else 'killed'}, {wall:.1f} s, peak {peak:,.0f} MB"
+                f"stage by stage (the same run in one process, pipeline.run's covgap calls "
+                f"timed): exit {replay.code if replay.code is not None else 'killed'}, "
+                f"{replay.wall_s:.1f} s, peak RSS {replay.maxrss_mb:,.0f} MB; load average "
+                f"{before[0]:.1f} before, {after[0]:.1f} after"
             )
-            print("  " + "\n  ".join(_stage_lines(tail)))
+            records = _stage_records(replay.output)
+            print("  " + "\n  ".join(_stage_table(records, replay)))
+            if replay.code != 0:
+                print("  " + "\n  ".join(_last_stack(replay.output)))
 
 
 # --------------------------------------------------------------------------- 5. dask
@@ -587,6 +748,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--skip", default="", help="sections to leave out: io,analysis (and naive),naive,run,dask"
     )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        help="folder of national files to reuse (villages.parquet, towers.parquet; and "
+        "villages.geojson, towers.csv for section 1b): the generator is skipped when they are "
+        "there, else it writes them there",
+    )
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if not SHARED.is_dir():
@@ -597,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     print(FLOORS)
     with tempfile.TemporaryDirectory(prefix="covgap-national-") as d:
         tmp = Path(d)
-        result, files = generate(tmp, skip, args.villages, args.sites)
+        result, files = national_data(args.data, tmp, skip, args.villages, args.sites)
         if "io" not in skip:
             read_back(files)
         if "analysis" not in skip:

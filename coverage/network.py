@@ -29,7 +29,10 @@ option's life-cycle cost, capex + ``opex_years`` × yearly opex, in VND.
 
 Each target gets the cheapest path to any PoP with at most ``max_hops`` links (a
 layered graph: relay copies per hop count, so the hop limit is exact), found by
-networkx's multi-source Dijkstra from the PoPs. **LEO/VSAT** replaces it when no path
+networkx's multi-source Dijkstra from the PoPs. Only the part of that graph that can carry
+a cheapest path is built (:func:`_relay_links`: cost bounds walked back from the sites),
+so a national plan does not pair every relay with every relay and PoP within reach; the
+paths, ties included, are those of the whole graph. **LEO/VSAT** replaces it when no path
 exists or the satellite terminal's life-cycle cost is lower (unless the satellite
 capacity is below the demand and a terrestrial path exists). A target mounted on an
 existing tower (``host_site_id``) with a microwave or satellite link may instead share
@@ -44,8 +47,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -68,6 +71,7 @@ __all__ = [
     "MicrowaveBand",
     "fibre_points_of_presence",
     "haversine_m",
+    "nearest_within",
     "pairs_within",
     "plan_backhaul",
     "tower_sites",
@@ -259,33 +263,150 @@ def haversine_m(
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
+#: Points of ``a`` queried at once by :func:`pairs_within` (bounds its working memory).
+PAIRS_CHUNK = 8192
+
+
+def _dwithin_degrees(lat_max_abs: float, radius_m: float) -> float:
+    """A degree-space radius that contains every point within ``radius_m`` (geodesic)
+    of a point at latitudes up to ``lat_max_abs`` + 1° (widened by 1/cos latitude, + 1 %)."""
+    lat_max = min(89.0, lat_max_abs + 1.0)
+    deg = radius_m / (EARTH_RADIUS_M * math.pi / 180.0) / math.cos(math.radians(lat_max))
+    return deg * 1.01 + 1e-9
+
+
+class _PointIndex:
+    """An STRtree over points ``b`` (lon/lat degrees) for geodesic radius queries."""
+
+    def __init__(self, b_lon: npt.ArrayLike, b_lat: npt.ArrayLike) -> None:
+        self.lon = np.asarray(b_lon, dtype=np.float64)
+        self.lat = np.asarray(b_lat, dtype=np.float64)
+        self.lat_max = float(np.max(np.abs(self.lat))) if self.lat.size else 0.0
+        self.tree = shapely.STRtree(shapely.points(self.lon, self.lat)) if self.lon.size else None
+
+    def blocks(
+        self,
+        a_lon: npt.ArrayLike,
+        a_lat: npt.ArrayLike,
+        radius_m: float,
+        chunk: int = PAIRS_CHUNK,
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Pairs (a, b) at most ``radius_m`` apart (haversine decides after a degree-space
+        ``dwithin`` prefilter), ``chunk`` points of ``a`` at a time; each block sorted by
+        (a, distance, b), blocks in increasing a."""
+        a_lon = np.asarray(a_lon, dtype=np.float64)
+        a_lat = np.asarray(a_lat, dtype=np.float64)
+        if self.tree is None or a_lon.size == 0 or not radius_m >= 0:
+            return
+        deg = _dwithin_degrees(max(self.lat_max, float(np.max(np.abs(a_lat)))), radius_m)
+        step = max(1, int(chunk))
+        for start in range(0, a_lon.size, step):
+            stop = min(a_lon.size, start + step)
+            pts = shapely.points(a_lon[start:stop], a_lat[start:stop])
+            ia, ib = self.tree.query(pts, predicate="dwithin", distance=deg)
+            if len(ia) == 0:
+                continue
+            ia = ia.astype(np.int64) + start
+            ib = ib.astype(np.int64)
+            d = haversine_m(a_lon[ia], a_lat[ia], self.lon[ib], self.lat[ib])
+            keep = d <= radius_m
+            ia, ib, d = ia[keep], ib[keep], d[keep]
+            order = np.lexsort((ib, d, ia))
+            yield ia[order], ib[order], d[order]
+
+    def pairs(
+        self, a_lon: npt.ArrayLike, a_lat: npt.ArrayLike, radius_m: float, chunk: int = PAIRS_CHUNK
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """All blocks of :meth:`blocks` joined: sorted by (a, distance, b)."""
+        parts = list(self.blocks(a_lon, a_lat, radius_m, chunk))
+        if not parts:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        if len(parts) == 1:
+            return parts[0]
+        ia, ib, d = (np.concatenate(x) for x in zip(*parts, strict=True))
+        return ia, ib, d
+
+    def nearest_k(
+        self, a_lon: npt.ArrayLike, a_lat: npt.ArrayLike, radius_m: float, k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The first ``k`` pairs of each ``a`` in :meth:`pairs` (its ``k`` nearest ``b``
+        within ``radius_m``; ties: smallest position in ``b``), sorted the same way.
+
+        Searched in growing radii from a guess (twice the distance holding ``k`` points
+        at the mean density of ``b``), so dense ``b`` never yields all pairs within
+        ``radius_m``: a point with ``k`` pairs inside a smaller radius has its ``k``
+        nearest among them, since every point outside is farther."""
+        a_lon = np.asarray(a_lon, dtype=np.float64)
+        a_lat = np.asarray(a_lat, dtype=np.float64)
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+        if self.tree is None or a_lon.size == 0 or k < 1 or not radius_m >= 0:
+            return empty
+        m_per_deg = EARTH_RADIUS_M * math.pi / 180.0
+        mid_lat = math.radians(float(self.lat.min() + self.lat.max()) / 2.0)
+        width_m = float(self.lon.max() - self.lon.min()) * m_per_deg * math.cos(mid_lat)
+        height_m = float(self.lat.max() - self.lat.min()) * m_per_deg
+        area_m2 = max(width_m, 1e3) * max(height_m, 1e3)
+        guess = 2.0 * math.sqrt(k * area_m2 / (math.pi * self.lon.size))
+        r = min(float(radius_m), max(guess, 1.0))
+        todo = np.arange(a_lon.size, dtype=np.int64)
+        found: list[tuple[npt.NDArray[np.int64], ...]] = []
+        dists: list[npt.NDArray[np.float64]] = []
+        while todo.size:
+            ia, ib, d = self.pairs(a_lon[todo], a_lat[todo], r)
+            counts = np.bincount(ia, minlength=todo.size)
+            done = (counts >= k) | (r >= radius_m) | (r >= math.pi * EARTH_RADIUS_M)
+            rank = np.arange(ia.size) - np.searchsorted(ia, ia, side="left")
+            keep = done[ia] & (rank < k)
+            found.append((todo[ia[keep]], ib[keep]))
+            dists.append(d[keep])
+            todo = todo[~done]
+            r = min(float(radius_m), r * 2.0)
+        if not found:
+            return empty
+        ia = np.concatenate([f[0] for f in found])
+        ib = np.concatenate([f[1] for f in found])
+        d = np.concatenate(dists)
+        order = np.lexsort((ib, d, ia))
+        return ia[order], ib[order], d[order]
+
+
 def pairs_within(
     a_lon: npt.NDArray[np.float64],
     a_lat: npt.NDArray[np.float64],
     b_lon: npt.NDArray[np.float64],
     b_lat: npt.NDArray[np.float64],
     radius_m: float,
+    *,
+    chunk: int = PAIRS_CHUNK,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Every (a, b) pair at most ``radius_m`` apart (geodesic): positions and distance.
 
     A degree-space STRtree ``dwithin`` prefilter (radius widened by 1/cos of the largest
-    latitude) finds the candidates; haversine decides. Sorted by (a, distance, b).
+    latitude) finds the candidates; haversine decides. Sorted by (a, distance, b). The
+    points of ``a`` are queried ``chunk`` at a time, so the working memory is that of
+    the result, not of the prefilter's candidates.
     """
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
-    if len(a_lon) == 0 or len(b_lon) == 0 or not radius_m >= 0:
-        return empty
-    lat_max = min(89.0, float(np.max(np.abs(np.concatenate([a_lat, b_lat])))) + 1.0)
-    deg = radius_m / (EARTH_RADIUS_M * math.pi / 180.0) / math.cos(math.radians(lat_max))
-    deg = deg * 1.01 + 1e-9
-    tree = shapely.STRtree(shapely.points(b_lon, b_lat))
-    ia, ib = tree.query(shapely.points(a_lon, a_lat), predicate="dwithin", distance=deg)
-    if len(ia) == 0:
-        return empty
-    d = haversine_m(a_lon[ia], a_lat[ia], b_lon[ib], b_lat[ib])
-    keep = d <= radius_m
-    ia, ib, d = ia[keep], ib[keep], d[keep]
-    order = np.lexsort((ib, d, ia))
-    return ia[order].astype(np.int64), ib[order].astype(np.int64), d[order]
+    return _PointIndex(b_lon, b_lat).pairs(a_lon, a_lat, radius_m, chunk)
+
+
+def nearest_within(
+    a_lon: npt.NDArray[np.float64],
+    a_lat: npt.NDArray[np.float64],
+    b_lon: npt.NDArray[np.float64],
+    b_lat: npt.NDArray[np.float64],
+    radius_m: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """For each point of ``a``, the nearest point of ``b`` at most ``radius_m`` away
+    (geodesic; ties: smallest position in ``b``) and its distance in metres; −1 and NaN
+    where there is none: the first pair of each ``a`` in :func:`pairs_within`, found
+    without holding all pairs (growing radii, as :meth:`_PointIndex.nearest_k`)."""
+    n = len(a_lon)
+    best = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan, dtype=np.float64)
+    ia, ib, d = _PointIndex(b_lon, b_lat).nearest_k(a_lon, a_lat, radius_m, 1)
+    best[ia] = ib
+    dist[ia] = d
+    return best, dist
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -299,20 +420,38 @@ def _xy(gdf: gpd.GeoDataFrame) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
 # --------------------------------------------------------------------------- nodes
 
 
+def _first_given(
+    values: pd.Series, order: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.object_]:
+    """Per group (rows ``order``, groups starting at ``starts``): the first non-missing
+    value as ``str``, or None — what ``groupby(...).first()`` gives."""
+    given = values.notna().to_numpy(dtype=bool)[order]
+    n = order.size
+    pos = np.where(given, np.arange(n), n)
+    first = np.minimum.reduceat(pos, starts) if n else np.zeros(0, dtype=np.int64)
+    out = np.full(starts.size, None, dtype=object)
+    has = first < n
+    if has.any():
+        text = values.iloc[order[first[has]]].astype(str).to_numpy(dtype=object)
+        out[has] = text
+    return out
+
+
 def tower_sites(towers: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """Active tower rows grouped by ``site_id`` (``tower_id`` when empty), sorted:
     ``site_id, lon, lat`` (the first row's, by tower_id), ``height_m`` (largest; 30 m
     when none is given), ``operators`` (tuple, canonical order), ``power`` ("grid" if
-    any row has it, else the first given), ``backhaul`` ("fibre" if any row has it,
+    any row has it, else the first given) and ``backhaul`` ("fibre" if any row has it,
     else the first given) and ``headroom`` (the optional ``colocation_headroom``
     column: True/False when given on some row — False if any row says so — else None).
+    Vectorised over the rows (one sort, reductions per group).
     """
     cols = ["site_id", "lon", "lat", "height_m", "operators", "power", "backhaul", "headroom"]
     if towers is None or len(towers) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     t = towers
     if "status" in t.columns:
-        status = t["status"].astype(object)
+        status = t["status"]
         t = t[(status.isna() | (status == "active")).to_numpy(dtype=bool)]
     arr = np.asarray(t.geometry.array, dtype=object)
     ok = ~shapely.is_missing(arr)
@@ -321,78 +460,68 @@ def tower_sites(towers: gpd.GeoDataFrame | None) -> pd.DataFrame:
     if len(t) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     lon, lat = _xy(t)
+    tid = t["tower_id"].astype(str).reset_index(drop=True)
+    if "site_id" in t.columns:
+        raw = t["site_id"].reset_index(drop=True)
+        site = raw.astype(str).where(raw.notna(), tid)
+    else:
+        site = tid
+    site_code, site_names = pd.factorize(site, sort=True)
+    tid_code, _ = pd.factorize(tid, sort=True)
+    order = np.lexsort((tid_code, site_code))
+    code_sorted = site_code[order]
+    starts = np.flatnonzero(np.r_[True, code_sorted[1:] != code_sorted[:-1]])
+    first = order[starts]
 
-    def text(name: str) -> npt.NDArray[np.object_]:
+    def column(name: str) -> pd.Series:
         if name not in t.columns:
-            return np.full(len(t), None, dtype=object)
-        col = t[name].astype(object)
-        return np.asarray(col.where(col.notna(), None).to_numpy(dtype=object))
+            return pd.Series(np.full(len(t), None, dtype=object))
+        return t[name].reset_index(drop=True)
 
-    tid = t["tower_id"].astype(str).to_numpy(dtype=object)
-    site = text("site_id")
-    site = np.where(pd.isna(site), tid, site).astype(str)
-    head = text("colocation_headroom")
-    flag = np.full(len(t), np.nan)
-    for k, h in enumerate(head):
-        if h is not None:
-            flag[k] = 1.0 if str(h).strip().lower() in ("true", "1", "yes", "có") else 0.0
-    ops = t["operator"].astype(str).to_numpy(dtype=object) if "operator" in t.columns else None
-    frame = pd.DataFrame(
-        {
-            "site_id": site,
-            "tower_id": tid,
-            "lon": lon,
-            "lat": lat,
-            "height_m": pd.to_numeric(t["height_m"], errors="coerce").to_numpy(dtype=float)
-            if "height_m" in t.columns
-            else np.nan,
-            "power": text("power"),
-            "backhaul": text("backhaul"),
-            "flag": flag,
-        }
+    def any_by_site(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        return np.asarray(np.logical_or.reduceat(flags[order], starts), dtype=np.bool_)
+
+    height = (
+        pd.to_numeric(t["height_m"], errors="coerce").to_numpy(dtype=float)
+        if "height_m" in t.columns
+        else np.full(len(t), np.nan)
     )
-    frame["is_grid"] = frame["power"] == "grid"
-    frame["is_fibre"] = frame["backhaul"] == "fibre"
-    for op in _OPERATORS:
-        frame[op] = (ops == op) if ops is not None else False
-    frame = frame.sort_values(["site_id", "tower_id"], kind="stable")
-    g = frame.groupby("site_id", sort=True)
-    out = pd.DataFrame(
-        {
-            "lon": g["lon"].first(),
-            "lat": g["lat"].first(),
-            "height_m": g["height_m"].max().fillna(30.0),
-            "grid": g["is_grid"].any(),
-            "power0": g["power"].first(),
-            "fibre": g["is_fibre"].any(),
-            "backhaul0": g["backhaul"].first(),
-            "flag_min": g["flag"].min(),
-            **{op: g[op].any() for op in _OPERATORS},
-        }
-    )
-    operators = [
-        tuple(op for op, has in zip(_OPERATORS, flags, strict=True) if has)
-        for flags in out[list(_OPERATORS)].to_numpy(dtype=bool)
+    h_sorted = np.where(np.isnan(height), -np.inf, height)[order]
+    h_max = np.maximum.reduceat(h_sorted, starts)
+    h_max = np.where(np.isneginf(h_max), 30.0, h_max)
+    power, backhaul = column("power"), column("backhaul")
+    grid = any_by_site((power == "grid").fillna(False).to_numpy(dtype=bool))
+    fibre = any_by_site((backhaul == "fibre").fillna(False).to_numpy(dtype=bool))
+    power_out = np.where(grid, "grid", _first_given(power, order, starts)).astype(object)
+    backhaul_out = np.where(fibre, "fibre", _first_given(backhaul, order, starts)).astype(object)
+    head = column("colocation_headroom")
+    given = head.notna().to_numpy(dtype=bool)
+    yes = np.zeros(len(t), dtype=np.bool_)
+    if given.any():
+        text = head[given].astype(str).str.strip().str.lower()
+        yes[given] = text.isin(["true", "1", "yes", "có"]).to_numpy(dtype=bool)
+    any_given = any_by_site(given)
+    any_no = any_by_site(given & ~yes)
+    headroom = np.full(starts.size, None, dtype=object)
+    headroom[any_given] = ~any_no[any_given]
+    ops = column("operator")
+    mask = np.zeros(starts.size, dtype=np.int64)
+    for k, op in enumerate(_OPERATORS):
+        mask |= any_by_site((ops == op).fillna(False).to_numpy(dtype=bool)).astype(np.int64) << k
+    combos = np.empty(1 << len(_OPERATORS), dtype=object)
+    combos[:] = [
+        tuple(op for k, op in enumerate(_OPERATORS) if m >> k & 1) for m in range(combos.size)
     ]
-    power = np.where(out["grid"].to_numpy(dtype=bool), "grid", out["power0"].to_numpy(dtype=object))
-    backhaul = np.where(
-        out["fibre"].to_numpy(dtype=bool), "fibre", out["backhaul0"].to_numpy(dtype=object)
-    )
-    fmin = out["flag_min"].to_numpy(dtype=float)
     result = pd.DataFrame(
         {
-            "site_id": out.index.astype(str).to_numpy(dtype=object),
-            "lon": out["lon"].to_numpy(dtype=float),
-            "lat": out["lat"].to_numpy(dtype=float),
-            "height_m": out["height_m"].to_numpy(dtype=float),
-            "operators": pd.Series(operators, dtype=object).to_numpy(dtype=object),
-            "power": pd.Series(power, dtype=object).where(pd.notna(power), None).to_numpy(),
-            "backhaul": pd.Series(backhaul, dtype=object)
-            .where(pd.notna(backhaul), None)
-            .to_numpy(),
-            "headroom": np.array(
-                [None if np.isnan(f) else bool(f >= 1.0) for f in fmin], dtype=object
-            ),
+            "site_id": np.asarray(site_names, dtype=object)[code_sorted[starts]],
+            "lon": lon[first],
+            "lat": lat[first],
+            "height_m": h_max,
+            "operators": combos[mask],
+            "power": power_out,
+            "backhaul": backhaul_out,
+            "headroom": headroom,
         }
     )
     return result.reset_index(drop=True)
@@ -567,6 +696,34 @@ class _Edges:
     opex: tuple[float, ...]
     fibre_capex: npt.NDArray[np.float64]
 
+    def take(self, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> _Edges:
+        """The links selected by a mask or positions, in that order."""
+        return replace(
+            self,
+            a=self.a[keep],
+            b=self.b[keep],
+            cost=self.cost[keep],
+            band=self.band[keep],
+            length_m=self.length_m[keep],
+            fibre_capex=self.fibre_capex[keep],
+        )
+
+    def join(self, other: _Edges) -> _Edges:
+        """These links, then ``other``'s (same bands)."""
+        return replace(
+            self,
+            a=np.concatenate([self.a, other.a]),
+            b=np.concatenate([self.b, other.b]),
+            cost=np.concatenate([self.cost, other.cost]),
+            band=np.concatenate([self.band, other.band]),
+            length_m=np.concatenate([self.length_m, other.length_m]),
+            fibre_capex=np.concatenate([self.fibre_capex, other.fibre_capex]),
+        )
+
+    def sorted(self) -> _Edges:
+        """Sorted by (a, length, b), the order of :func:`pairs_within`."""
+        return self.take(np.lexsort((self.b, self.length_m, self.a)))
+
     def edge(self, k: int) -> _Edge:
         j = int(self.band[k])
         if j < 0:
@@ -597,32 +754,28 @@ class _LosCounter:
     uncovered: int = 0
 
 
-def _hop_edges(
+def _link_edges(
+    ia: npt.NDArray[np.int64],
+    ib: npt.NDArray[np.int64],
+    d: npt.NDArray[np.float64],
     a_lon: npt.NDArray[np.float64],
     a_lat: npt.NDArray[np.float64],
     a_h: npt.NDArray[np.float64],
     b_lon: npt.NDArray[np.float64],
     b_lat: npt.NDArray[np.float64],
     b_h: npt.NDArray[np.float64],
-    radius_m: float,
     *,
     to_pop: bool,
-    nearest_only: int | None,
     bands: list[tuple[str, MicrowaveBand]],
     settings: BackhaulSettings,
     opex_years: int,
     dem: Any,
     los: _LosCounter,
 ) -> _Edges:
-    """Links a → b within ``radius_m`` with their cheapest option (a fibre spur to a PoP
-    within ``fibre_spur_max_m``; a microwave band whose longest hop covers the distance
-    and, over a DEM, whose Fresnel clearance holds); with ``nearest_only`` k, only each
-    a's k nearest b. Two points closer than :data:`SAME_PLACE_M` get no microwave hop."""
-    ia, ib, d = pairs_within(a_lon, a_lat, b_lon, b_lat, radius_m)
-    if nearest_only is not None and ia.size:
-        rank = np.arange(ia.size) - np.searchsorted(ia, ia, side="left")
-        keep = rank < nearest_only
-        ia, ib, d = ia[keep], ib[keep], d[keep]
+    """Links a[ia] → b[ib] (``d`` metres apart) with their cheapest option (a fibre spur
+    to a PoP within ``fibre_spur_max_m``; a microwave band whose longest hop covers the
+    distance and, over a DEM, whose Fresnel clearance holds); pairs with no option are
+    dropped. Two points closer than :data:`SAME_PLACE_M` get no microwave hop."""
     nb = len(bands)
     clear = np.ones((ia.size, nb), dtype=np.bool_)
     hop = d >= SAME_PLACE_M
@@ -673,6 +826,196 @@ def _hop_edges(
     )
 
 
+#: A budget (VND) above every path: "no path known yet".
+_NO_PATH = 2**62
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Positions (lon/lat degrees), antenna heights (m) and a spatial index."""
+
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    h: npt.NDArray[np.float64]
+    index: _PointIndex
+
+    @staticmethod
+    def of(
+        lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], h: npt.NDArray[np.float64]
+    ) -> _Points:
+        return _Points(lon, lat, h, _PointIndex(lon, lat))
+
+
+@dataclass(frozen=True)
+class _Linker:
+    """Prices candidate links (:func:`_link_edges`) with one group's bands and settings."""
+
+    bands: list[tuple[str, MicrowaveBand]]
+    settings: BackhaulSettings
+    opex_years: int
+    dem: Any
+    los: _LosCounter
+
+    def price(
+        self,
+        ia: npt.NDArray[np.int64],
+        ib: npt.NDArray[np.int64],
+        d: npt.NDArray[np.float64],
+        a: _Points,
+        b: _Points,
+        *,
+        to_pop: bool,
+        room: npt.NDArray[np.int64] | None = None,
+    ) -> _Edges:
+        """The links a[ia] → b[ib]; with ``room`` (per point of ``a``), only those
+        costing at most ``room[a]``. Over a DEM, the terrain-free price (a lower bound:
+        terrain only blocks bands) screens the pairs before the line-of-sight checks."""
+        free = self.dem is None or room is not None
+        e = _link_edges(
+            ia, ib, d, a.lon, a.lat, a.h, b.lon, b.lat, b.h, to_pop=to_pop, bands=self.bands,
+            settings=self.settings, opex_years=self.opex_years,
+            dem=None if free else self.dem, los=self.los,
+        )  # fmt: skip
+        if room is not None:
+            e = e.take(e.cost <= room[e.a])
+        if free and self.dem is not None:
+            e = _link_edges(
+                e.a, e.b, e.length_m, a.lon, a.lat, a.h, b.lon, b.lat, b.h, to_pop=to_pop,
+                bands=self.bands, settings=self.settings, opex_years=self.opex_years,
+                dem=self.dem, los=self.los,
+            )  # fmt: skip
+            if room is not None:
+                e = e.take(e.cost <= room[e.a])
+        return e
+
+
+@dataclass(frozen=True)
+class _RelayLinks:
+    """The relay links that can lie on a cheapest path to some site (see
+    :func:`_relay_links`). ``site_relay``: a = site (position in its group), b = relay,
+    entering the site from relay layers 1..``site_layers``; ``relay_pop``: a = relay,
+    b = PoP (into layer 1); ``relay_relay``: a = the relay nearer the site, b = the one
+    nearer the PoP, edge (b, h) → (a, h + 1) for h in 1..``relay_layers``. Each sorted
+    by (a, length, b)."""
+
+    site_relay: _Edges
+    site_layers: npt.NDArray[np.int64]
+    relay_pop: _Edges
+    relay_relay: _Edges
+    relay_layers: npt.NDArray[np.int64]
+
+
+def _relay_links(
+    site_pop: _Edges,
+    sites: _Points,
+    relays: _Points,
+    pops: _Points,
+    *,
+    reach_m: float,
+    pop_reach_m: float,
+    pops_per_node: int,
+    max_hops: int,
+    linker: _Linker,
+) -> _RelayLinks:
+    """The part of the layered relay graph of :func:`plan_backhaul` that can carry a
+    cheapest path to some site, found backwards from the sites with cost bounds.
+
+    A site's budget is an upper bound on its cheapest path (its direct links to PoPs,
+    then its one-relay paths). A relay link costs at least ``c_min`` (the cheapest band)
+    and a relay's first link to a PoP at least ``first_min`` (that or a zero-length
+    fibre spur), so a relay reached at layer h (h links from a PoP) costs at least
+    ``first_min + (h − 1) c_min``. Walking back from each site, a relay keeps the most
+    budget left after the links to the site ("slack"); a relay node, and a link, is
+    kept only when its lower bound fits that slack (≤, so equal-cost paths stay). Every
+    node and link on a cheapest path passes, so Dijkstra over the kept graph finds the
+    same paths as over the whole graph (the same edges in the same order; dropped nodes
+    only ever gave non-final tentative distances), while a site with a PoP near by
+    never looks at the relays beyond its own neighbourhood.
+    """
+    nr = relays.lon.size
+    h_top = max_hops - 1  # most relays on a path
+    costs = [round(b.capex_vnd + linker.opex_years * b.opex_vnd_per_year) for _, b in linker.bands]
+    c_min = int(min(costs))
+    fibre0 = round(
+        linker.settings.fibre_capex_vnd
+        + linker.opex_years * linker.settings.fibre_opex_vnd_per_year
+    )
+    first_min = int(min(fibre0, c_min))
+
+    def layers(slack: npt.NDArray[np.int64], cap: int) -> npt.NDArray[np.int64]:
+        """Highest layer h ≤ cap with first_min + (h − 1) c_min ≤ slack (0: none)."""
+        out = np.zeros(slack.size, dtype=np.int64)
+        ok = slack >= first_min
+        out[ok] = cap if c_min == 0 else 1 + (slack[ok] - first_min) // c_min
+        return np.minimum(out, cap)
+
+    def to_pops(which: npt.NDArray[np.int64]) -> _Edges:
+        ia, ib, d = pops.index.nearest_k(
+            relays.lon[which], relays.lat[which], pop_reach_m, pops_per_node
+        )
+        return linker.price(which[ia], ib, d, relays, pops, to_pop=True)
+
+    n_sites = sites.lon.size
+    budget = np.full(n_sites, _NO_PATH, dtype=np.int64)
+    np.minimum.at(budget, site_pop.a, site_pop.cost)
+    # layer-1 relays next to the sites whose budget a relay path could meet or beat
+    cand = np.flatnonzero(budget >= first_min + c_min)
+    ia, ib, d = relays.index.pairs(sites.lon[cand], sites.lat[cand], reach_m)
+    site_relay = linker.price(cand[ia], ib, d, sites, relays, to_pop=False, room=budget - first_min)
+    r1 = np.unique(site_relay.b)
+    relay_pop = to_pops(r1)
+    d1 = np.full(nr, _NO_PATH, dtype=np.int64)
+    np.minimum.at(d1, relay_pop.a, relay_pop.cost)
+    # one-relay paths tighten the budgets
+    np.minimum.at(budget, site_relay.a, np.minimum(d1[site_relay.b] + site_relay.cost, _NO_PATH))
+    slack_sr = budget[site_relay.a] - site_relay.cost
+    keep = slack_sr >= first_min
+    site_relay, slack_sr = site_relay.take(keep), slack_sr[keep]
+    site_layers = layers(slack_sr, h_top)
+    slack = np.full(nr, -1, dtype=np.int64)
+    np.maximum.at(slack, site_relay.b, slack_sr)
+    reached = slack >= first_min
+    # relays farther back: position j (relays between it and the site: j − 1) → j + 1
+    none = np.zeros(0, dtype=np.int64)
+    rr = linker.price(none, none, np.zeros(0), relays, relays, to_pop=False)
+    rr_layers = np.zeros(0, dtype=np.int64)
+    priced = np.zeros(nr, dtype=np.bool_)
+    for j in range(1, h_top):
+        front = slack >= first_min + c_min
+        new = np.flatnonzero(front & ~priced)
+        if new.size:
+            ia, ib, d = relays.index.pairs(relays.lon[new], relays.lat[new], reach_m)
+            ia = new[ia]
+            other = ia != ib
+            e = linker.price(ia[other], ib[other], d[other], relays, relays, to_pop=False)
+            rr = rr.join(e)
+            rr_layers = np.concatenate([rr_layers, np.zeros(e.a.size, dtype=np.int64)])
+            priced[new] = True
+        m = np.flatnonzero(front[rr.a])
+        sig = slack[rr.a[m]] - rr.cost[m]
+        ok = sig >= first_min
+        m, sig = m[ok], sig[ok]
+        if m.size == 0:
+            break
+        np.maximum.at(rr_layers, m, layers(sig, h_top - j))
+        slack = np.full(nr, -1, dtype=np.int64)
+        np.maximum.at(slack, rr.b[m], sig)
+        reached |= slack >= first_min
+    used = rr_layers > 0
+    order = np.flatnonzero(used)
+    relay_relay = rr.take(order)
+    relay_layers = rr_layers[order]
+    if relay_relay.a.size:
+        srt = np.lexsort((relay_relay.b, relay_relay.length_m, relay_relay.a))
+        relay_relay, relay_layers = relay_relay.take(srt), relay_layers[srt]
+    # layer-1 links to PoPs of every relay kept
+    more = np.setdiff1d(np.flatnonzero(reached), r1)
+    if more.size:
+        relay_pop = relay_pop.join(to_pops(more))
+    relay_pop = relay_pop.take(reached[relay_pop.a]).sorted()
+    return _RelayLinks(site_relay, site_layers, relay_pop, relay_relay, relay_layers)
+
+
 def _empty_links() -> gpd.GeoDataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in LINK_COLUMNS})
     for c in ("length_m", "capacity_mbps", "capex_vnd", "opex_vnd_per_year"):
@@ -693,6 +1036,7 @@ def plan_backhaul(
     *,
     opex_years: int,
     dem: Any = None,
+    tower_table: pd.DataFrame | None = None,
 ) -> BackhaulPlan:
     """Cheapest backhaul of each site: fibre, microwave path to a fibre PoP, or LEO/VSAT.
 
@@ -704,6 +1048,7 @@ def plan_backhaul(
         ``population``, ``electrified``), or None.
     opex_years: years of opex in the life-cycle cost that ranks the options.
     dem: a :class:`covgap.terrain.Dem` for line-of-sight checks, or None.
+    tower_table: :func:`tower_sites` of ``towers`` when the caller has it already.
 
     See the module docstring for the graph; the result is deterministic (nodes and
     edges are added in sorted order and costs are whole VND).
@@ -716,7 +1061,7 @@ def plan_backhaul(
     if sites.crs is not None and sites.crs.to_epsg() != 4326:
         raise SchemaError(f"backhaul: sites must be EPSG:4326, got {sites.crs}")
     years = int(opex_years)
-    t_sites = tower_sites(towers)
+    t_sites = tower_table if tower_table is not None else tower_sites(towers)
     pops = _pops(t_sites, villages, settings)
     relays = (
         t_sites[t_sites["backhaul"] != "fibre"].reset_index(drop=True)
@@ -757,6 +1102,8 @@ def plan_backhaul(
     result: list[dict[str, Any]] = [{} for _ in range(n)]
     geoms: list[LineString] = [LineString() for _ in range(n)]
     demands = np.array([settings.demand_mbps(t) for t in techs], dtype=float)
+    pop_pts = _Points.of(p_lon, p_lat, p_h)
+    relay_pts = _Points.of(r_lon, r_lat, r_h)
     for demand in sorted(set(demands.tolist())):
         idx = np.flatnonzero(demands == demand)
         bands = sorted(
@@ -769,18 +1116,12 @@ def plan_backhaul(
         )
         reach = max([b.max_hop_km * 1000.0 for _, b in bands] + [0.0])
         pop_reach = max(reach, float(settings.fibre_spur_max_m))
-        common = {
-            "bands": bands,
-            "settings": settings,
-            "opex_years": years,
-            "dem": dem,
-            "los": los,
-        }
-        sl, sa, sh = s_lon[idx], s_lat[idx], s_h[idx]
-        site_pop = _hop_edges(
-            sl, sa, sh, p_lon, p_lat, p_h, pop_reach,
-            to_pop=True, nearest_only=int(settings.pops_per_node), **common,
-        )  # fmt: skip
+        linker = _Linker(bands, settings, years, dem, los)
+        site_pts = _Points.of(s_lon[idx], s_lat[idx], s_h[idx])
+        ia, ib, d = pop_pts.index.nearest_k(
+            site_pts.lon, site_pts.lat, pop_reach, int(settings.pops_per_node)
+        )
+        site_pop = linker.price(ia, ib, d, site_pts, pop_pts, to_pop=True)
         lists: list[_Edges] = [site_pop]
         # layered digraph: PoP → relay@1 → … → relay@(max_hops-1) → site; edges point
         # into sites only, so no site relays another
@@ -788,55 +1129,28 @@ def plan_backhaul(
             (("pop", int(p)), ("site", int(idx[s])), int(c), (0, k))
             for k, (s, p, c) in enumerate(zip(site_pop.a, site_pop.b, site_pop.cost, strict=True))
         ]
-        if max_hops >= 2 and len(relays) and bands:
-            site_relay = _hop_edges(
-                sl, sa, sh, r_lon, r_lat, r_h, reach, to_pop=False, nearest_only=None, **common
-            )
-            used = sorted(set(site_relay.b.tolist()))
-            if used:
-                # relays that reach a site; then, for longer chains, relays that reach
-                # those (at most max_hops - 1 relays on a path)
-                active = set(used)
-                frontier = list(used)
-                for _ in range(max_hops - 2):
-                    if not frontier:
-                        break
-                    f = np.asarray(frontier, dtype=np.int64)
-                    _, ib, _ = pairs_within(r_lon[f], r_lat[f], r_lon, r_lat, reach)
-                    new = sorted(set(ib.tolist()) - active)
-                    active.update(new)
-                    frontier = new
-                act = np.asarray(sorted(active), dtype=np.int64)
-                relay_pop = _hop_edges(
-                    r_lon[act], r_lat[act], r_h[act], p_lon, p_lat, p_h, pop_reach,
-                    to_pop=True, nearest_only=int(settings.pops_per_node), **common,
-                )  # fmt: skip
-                lists += [site_relay, relay_pop]
-                for k, (s, r, c) in enumerate(
-                    zip(site_relay.a, site_relay.b, site_relay.cost, strict=True)
-                ):
-                    for h in range(1, max_hops):
-                        edges.append((("relay", int(r), h), ("site", int(idx[s])), int(c), (1, k)))
-                for k, (r, p, c) in enumerate(
-                    zip(relay_pop.a, relay_pop.b, relay_pop.cost, strict=True)
-                ):
-                    edges.append((("pop", int(p)), ("relay", int(act[r]), 1), int(c), (2, k)))
-                if max_hops >= 3:
-                    relay_relay = _hop_edges(
-                        r_lon[act], r_lat[act], r_h[act], r_lon[act], r_lat[act], r_h[act],
-                        reach, to_pop=False, nearest_only=None, **common,
-                    )  # fmt: skip
-                    lists.append(relay_relay)
-                    for k, (a, b, c) in enumerate(
-                        zip(relay_relay.a, relay_relay.b, relay_relay.cost, strict=True)
-                    ):
-                        if a == b:
-                            continue
-                        for h in range(1, max_hops - 1):
-                            edges.append(
-                                (("relay", int(act[b]), h), ("relay", int(act[a]), h + 1), int(c),
-                                 (3, k))
-                            )  # fmt: skip
+        if max_hops >= 2 and len(relays) and len(pops) and bands:
+            rl = _relay_links(
+                site_pop, site_pts, relay_pts, pop_pts, reach_m=reach, pop_reach_m=pop_reach,
+                pops_per_node=int(settings.pops_per_node), max_hops=max_hops, linker=linker,
+            )  # fmt: skip
+            lists += [rl.site_relay, rl.relay_pop, rl.relay_relay]
+            for k, (s, r, c, top) in enumerate(
+                zip(rl.site_relay.a, rl.site_relay.b, rl.site_relay.cost, rl.site_layers,
+                    strict=True)
+            ):  # fmt: skip
+                for h in range(1, int(top) + 1):
+                    edges.append((("relay", int(r), h), ("site", int(idx[s])), int(c), (1, k)))
+            for k, (r, p, c) in enumerate(
+                zip(rl.relay_pop.a, rl.relay_pop.b, rl.relay_pop.cost, strict=True)
+            ):
+                edges.append((("pop", int(p)), ("relay", int(r), 1), int(c), (2, k)))
+            for k, (a, b, c, top) in enumerate(
+                zip(rl.relay_relay.a, rl.relay_relay.b, rl.relay_relay.cost, rl.relay_layers,
+                    strict=True)
+            ):  # fmt: skip
+                for h in range(1, int(top) + 1):
+                    edges.append((("relay", int(b), h), ("relay", int(a), h + 1), int(c), (3, k)))
         graph = nx.DiGraph()
         graph.add_edges_from((u, v, {"weight": c, "e": e}) for u, v, c, e in edges)
         sources = sorted({u for u, _, _, _ in edges if u[0] == "pop"})

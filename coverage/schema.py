@@ -31,6 +31,7 @@ from . import admin
 from .errors import SchemaError
 
 __all__ = [
+    "ASCII_SPACE",
     "BACKHAULS",
     "CLUTTERS",
     "DEFAULT_BANDWIDTH_MHZ",
@@ -65,6 +66,9 @@ __all__ = [
     "parse_text",
     "resolve_columns",
 ]
+
+#: ``na_value`` giving None for missing text in ``Series.to_numpy(dtype=object)``.
+_NA_NONE: Any = None
 
 # ---------------------------------------------------------------------------------------------
 # Vocabularies
@@ -437,12 +441,58 @@ def _clean_one(v: Any) -> str | None:
     return v or None
 
 
+#: Columns shorter than this are cleaned value by value (the vectorised path's fixed
+#: cost is larger there).
+VECTOR_MIN_ROWS = 1000
+#: ASCII characters ``str.isspace()`` is True for (what ``str.strip()`` removes).
+ASCII_SPACE = (" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
 def _text_array(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Cleaned text as an object array of ``str``/``None``."""
-    raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
-    out = np.empty(len(raw), dtype=object)
-    # Fast path for plain ASCII strings (most cells): only stripping applies.
-    out[:] = [(v.strip() or None) if type(v) is str and v.isascii() else _clean_one(v) for v in raw]
+    """Cleaned text as an object array of ``str``/``None`` (see :func:`_clean_one`).
+
+    Text columns (``str``/missing) take a vectorised path: a non-empty ASCII value with
+    no space at either end is already clean, and only the others are cleaned one by one."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        s = values.reset_index(drop=True)
+    else:
+        raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+        if len(raw) < VECTOR_MIN_ROWS:
+            out = np.empty(len(raw), dtype=object)
+            out[:] = [
+                (v.strip() or None) if type(v) is str and v.isascii() else _clean_one(v)
+                for v in raw
+            ]
+            return out
+        if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+            out = np.empty(len(raw), dtype=object)
+            out[:] = [_clean_one(v) for v in raw]
+            return out
+        missing = np.asarray(pd.isna(raw), dtype=bool)
+        if missing.any():
+            raw = raw.copy()
+            raw[missing] = None
+        s = pd.Series(raw, dtype="str")
+    if len(s) > 1000 and s.iloc[:1000].nunique() <= 50:
+        # few distinct values (a vocabulary column): clean each distinct value once
+        codes, uniques = pd.factorize(s)
+        cleaned = _none_array(len(uniques) + 1)
+        cleaned[:-1] = _text_array(np.asarray(uniques, dtype=object))
+        return cleaned[codes]
+    present = s.notna().to_numpy(dtype=bool)
+    plain = (
+        present
+        & s.str.isascii().to_numpy(dtype=bool, na_value=False)
+        & (s.str.len().to_numpy(dtype="float64", na_value=0.0) > 0)
+        & ~s.str.slice(0, 1).isin(ASCII_SPACE).to_numpy(dtype=bool)
+        & ~s.str.slice(-1).isin(ASCII_SPACE).to_numpy(dtype=bool)
+    )
+    text = s.to_numpy(dtype=object, na_value=_NA_NONE)
+    out = np.full(len(text), None, dtype=object)
+    out[plain] = text[plain]
+    other = np.flatnonzero(present & ~plain)
+    if other.size:
+        out[other] = [_clean_one(v) for v in text[other]]
     return out
 
 
@@ -478,14 +528,16 @@ def _map_unique(
     ``mask`` is True, default: every non-missing one). Elsewhere all three are None."""
     n = len(text)
     vals, errs, notes = _none_array(n), _none_array(n), _none_array(n)
-    cache: dict[str, Outcome] = {}
     positions = np.flatnonzero(~_isnone(text) if mask is None else mask)
-    for i in positions:
-        v = text[i]
-        r = cache.get(v)
-        if r is None:
-            r = cache[v] = func(v)
-        vals[i], errs[i], notes[i] = r
+    if positions.size == 0:
+        return vals, errs, notes
+    codes, uniques = pd.factorize(np.asarray(text[positions], dtype=object))
+    per_value = [func(v) for v in uniques]
+    for k, out in enumerate((vals, errs, notes)):
+        column = _none_array(len(per_value))
+        for j, r in enumerate(per_value):
+            column[j] = r[k]
+        out[positions] = column[codes]
     return vals, errs, notes
 
 
@@ -548,12 +600,33 @@ def _one_int(v: str) -> Outcome:
     return None, "not a whole number", None
 
 
+def _typed_int(values: pd.Series, *, required: bool) -> Parsed:
+    """:func:`parse_int` of an integer column: what its text (``str(int)``) would give."""
+    n = len(values)
+    present = values.notna().to_numpy(dtype=bool)
+    vals = _none_array(n)
+    err = _none_array(n)
+    if present.any():
+        num = values[present].to_numpy(dtype=object)
+        neg = np.asarray(num < 0, dtype=bool)
+        pos = np.flatnonzero(present)
+        ok = pos[~neg]
+        vals[ok] = [int(v) for v in num[~neg]]
+        err[pos[neg]] = "negative (must be a whole number ≥ 0)"
+    if required:
+        err[~present] = "missing value (a whole number ≥ 0)"
+    return _parsed(vals, err, _none_array(n))
+
+
 def parse_int(values: pd.Series, *, required: bool = False) -> Parsed:
     """Whole numbers ≥ 0 (population, households).
 
     ``1200`` as is; ``1.200`` (Vietnamese thousands dot), ``1,200``, ``1 200`` -> 1200 with a
     note; ``1200.0`` -> 1200 with a note; ``2.5``, ``khoảng 500``, negatives rejected.
-    Values: an object Series of ``int``/``None``."""
+    Values: an object Series of ``int``/``None``. A column of integers (a typed file
+    column) is taken as is, negatives rejected."""
+    if isinstance(values, pd.Series) and pd.api.types.is_integer_dtype(values.dtype):
+        return _typed_int(values, required=required)
     text = _text_array(values)
     vals, errs, notes = _map_unique(text, _one_int)
     err = _merge(errs, _missing(text, required, "a whole number ≥ 0"))
@@ -590,6 +663,13 @@ def _one_float(v: str, decimal_comma: bool) -> Outcome:
     return None, "not a number", None
 
 
+def _is_number_column(values: Any) -> bool:
+    """A Series of numbers (float or integer dtype, not bool)."""
+    return isinstance(values, pd.Series) and (
+        pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype)
+    )
+
+
 def parse_float(
     values: pd.Series,
     *,
@@ -605,26 +685,41 @@ def parse_float(
     ``-95,5`` is −95.5 and ``1.800,5`` is 1800.5 (thousands dot, with a note). Otherwise
     ``1,800`` is 1800 and a lone ``-95,5`` is −95.5, both with a note. NaN/inf are rejected;
     ``value_range`` (closed) is checked; ``frequency_mhz`` below 10 is rejected as "looks like
-    GHz" with the MHz value to write instead."""
-    text = _text_array(values)
-    n = len(text)
-    present = ~_isnone(text)
-    s = pd.Series(text, dtype=object)
-    comma_column = decimal_comma and bool(s.str.contains(",", regex=False).any())
-    if comma_column:
-        fast_mask = present & ~s.str.contains(".", regex=False).fillna(False).to_numpy(bool)
-        num = pd.to_numeric(s.where(fast_mask).str.replace(",", ".", regex=False), errors="coerce")
+    GHz" with the MHz value to write instead. A column of numbers (a typed file column) is
+    taken as is: NaN is absent, ±inf is "not a number"."""
+    missing_reason = f"a number{(' in ' + unit) if unit else ''}"
+    if _is_number_column(values):
+        arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        n = len(arr)
+        absent = np.isnan(arr)
+        out = np.where(np.isfinite(arr), arr, np.nan)
+        err = _none_array(n)
+        err[~absent & ~np.isfinite(arr)] = "not a number"
+        if required:
+            err[absent] = f"missing value ({missing_reason})"
+        notes = _none_array(n)
     else:
-        fast_mask = present
-        num = pd.to_numeric(s, errors="coerce")
-    arr = num.to_numpy(dtype="float64", na_value=np.nan)
-    fast_ok = fast_mask & np.isfinite(arr)
-    out = np.where(fast_ok, arr, np.nan)
-    slow = present & ~fast_ok
-    vals, errs, notes = _map_unique(text, lambda v: _one_float(v, decimal_comma), slow)
-    got = slow & ~_isnone(vals)
-    out[got] = vals[got].astype("float64")
-    err = _merge(errs, _missing(text, required, f"a number{(' in ' + unit) if unit else ''}"))
+        text = _text_array(values)
+        n = len(text)
+        present = ~_isnone(text)
+        s = pd.Series(text, dtype=object)
+        comma_column = decimal_comma and bool(s.str.contains(",", regex=False).any())
+        if comma_column:
+            fast_mask = present & ~s.str.contains(".", regex=False).fillna(False).to_numpy(bool)
+            num = pd.to_numeric(
+                s.where(fast_mask).str.replace(",", ".", regex=False), errors="coerce"
+            )
+        else:
+            fast_mask = present
+            num = pd.to_numeric(s, errors="coerce")
+        arr = num.to_numpy(dtype="float64", na_value=np.nan)
+        fast_ok = fast_mask & np.isfinite(arr)
+        out = np.where(fast_ok, arr, np.nan)
+        slow = present & ~fast_ok
+        vals, errs, notes = _map_unique(text, lambda v: _one_float(v, decimal_comma), slow)
+        got = slow & ~_isnone(vals)
+        out[got] = vals[got].astype("float64")
+        err = _merge(errs, _missing(text, required, missing_reason))
     if value_range is not None:
         lo, hi = value_range
         with np.errstate(invalid="ignore"):
@@ -770,20 +865,35 @@ def parse_provinces(codes: pd.Series, names: pd.Series, *, vintage: int = 2025) 
     start with the column they are about (``"province_code: ..."`` or ``"province: ..."``)."""
     code_text = _text_array(codes)
     name_text = _text_array(names)
-    cache: dict[tuple[str | None, str | None], Outcome] = {}
     n = len(code_text)
     vals, errs, notes = _none_array(n), _none_array(n), _none_array(n)
-    for i, pair in enumerate(zip(code_text, name_text, strict=True)):
-        r = cache.get(pair)
-        if r is None:
-            try:
-                c, nm, warning = admin.normalise_province(pair[0], pair[1], vintage)
-                r = ((c, nm), None, warning)
-            except SchemaError as exc:
-                r = (None, f"{exc.column or 'province'}: {exc.reason}", None)
-            cache[pair] = r
-        vals[i], errs[i], notes[i] = r
+    if n == 0:
+        return _parsed(vals, errs, notes)
+    c_codes, c_uniq = pd.factorize(code_text, use_na_sentinel=False)
+    n_codes, n_uniq = pd.factorize(name_text, use_na_sentinel=False)
+    width = len(n_uniq) + 1
+    pair_codes, pair_uniq = pd.factorize(c_codes.astype(np.int64) * width + n_codes)
+    outcome = _none_array(len(pair_uniq))
+    for j, key in enumerate(pair_uniq.tolist()):
+        code = c_uniq[key // width]
+        name = n_uniq[key % width]
+        code = None if _is_missing(code) else code
+        name = None if _is_missing(name) else name
+        try:
+            c, nm, warning = admin.normalise_province(code, name, vintage)
+            outcome[j] = ((c, nm), None, warning)
+        except SchemaError as exc:
+            outcome[j] = (None, f"{exc.column or 'province'}: {exc.reason}", None)
+    for k, out in enumerate((vals, errs, notes)):
+        column = _none_array(len(outcome))
+        for j, r in enumerate(outcome):
+            column[j] = r[k]
+        out[:] = column[pair_codes]
     return _parsed(vals, errs, notes)
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def duplicate_errors(ids: pd.Series, rows: pd.Series | np.ndarray, *, column: str) -> pd.Series:
@@ -794,12 +904,14 @@ def duplicate_errors(ids: pd.Series, rows: pd.Series | np.ndarray, *, column: st
     id_arr = ids.to_numpy(dtype=object)
     row_arr = np.asarray(rows)
     err = _none_array(len(id_arr))
-    first: dict[str, int] = {}
-    for i, v in enumerate(id_arr):
-        if v is None:
-            continue
-        if v in first:
-            err[i] = f"duplicate {column} {v!r} (first at row {int(row_arr[first[v]])})"
-        else:
-            first[v] = i
+    codes, _ = pd.factorize(id_arr)  # missing: -1
+    given = np.flatnonzero(codes >= 0)
+    if given.size == 0:
+        return _series(err)
+    _, first = np.unique(codes[given], return_index=True)
+    first_pos = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first_pos[codes[given[first]]] = given[first]
+    for i in given[given != first_pos[codes[given]]]:
+        v = id_arr[i]
+        err[i] = f"duplicate {column} {v!r} (first at row {int(row_arr[first_pos[codes[i]]])})"
     return _series(err)

@@ -106,6 +106,7 @@ from .errors import CRSError, ScenarioError, SchemaError
 from .network import (
     BackhaulSettings,
     haversine_m,
+    nearest_within,
     pairs_within,
     plan_backhaul,
     tower_sites,
@@ -1643,6 +1644,42 @@ def _summary(
 # --------------------------------------------------------------------------- plan
 
 
+#: Columns of the candidate-location table built in :func:`plan_sites`.
+_LOCATION_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "gen",
+    "host_site",
+    "host_ops",
+    "host_power",
+    "host_backhaul",
+    "height_m",
+    "location_id",
+    "lon",
+    "lat",
+    "source",
+    "rise_m",
+)
+
+
+def _extend(cols: dict[str, list[Any]], **values: Any) -> None:
+    """Append rows to a column table: lists are per row (all of one length), anything
+    else is repeated on every row (a tuple is a value, not a list of them)."""
+    n = max(len(v) for v in values.values() if isinstance(v, list))
+    for name, v in values.items():
+        cols[name].extend(v if isinstance(v, list) else [v] * n)
+
+
+class _Rows:
+    """Row ``i`` of a frame as a dict of Python values (``DataFrame.to_dict("records")``
+    one row at a time: only the rows asked for are built)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._cols = {str(c): frame[c].tolist() for c in frame.columns}
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {c: v[i] for c, v in self._cols.items()}
+
+
 def plan_sites(
     villages: gpd.GeoDataFrame,
     towers: gpd.GeoDataFrame | None,
@@ -1730,24 +1767,12 @@ def plan_sites(
             status="NO_GAP_VILLAGES",
         )
 
-    # --- candidate locations ("emitters")
-    locs: list[dict[str, Any]] = []
+    # --- candidate locations ("emitters"), as columns
+    cols: dict[str, list[Any]] = {c: [] for c in _LOCATION_COLUMNS}
     hg_fallback = 0
     if "new" in kinds:
+        new_height = float(settings.height_m_by_technology[tech])
         for i in range(ng):
-            base = {
-                "kind": "new",
-                "gen": i,
-                "host_site": None,
-                "host_ops": (),
-                "host_power": None,
-                "host_backhaul": None,
-                "height_m": float(settings.height_m_by_technology[tech]),
-            }
-            locs.append(
-                {**base, "location_id": f"S-{g_id[i]}", "lon": g_lon[i], "lat": g_lat[i]}
-                | {"source": "village", "rise_m": math.nan}
-            )
             around: list[tuple[float, float, str, float]] | None = None
             if dem is not None:
                 around = _high_ground(dem, float(g_lon[i]), float(g_lat[i]), settings, excl)
@@ -1759,17 +1784,22 @@ def plan_sites(
                     float(g_lon[i]), float(g_lat[i]), settings.ring_points, settings.ring_radius_m
                 )
                 src = "ring"
-            for x, y, tag, rise in around:
-                locs.append(
-                    {
-                        **base,
-                        "location_id": f"S-{g_id[i]}-{tag}",
-                        "lon": x,
-                        "lat": y,
-                        "source": src,
-                        "rise_m": rise,
-                    }
-                )
+            places = [(g_lon[i], g_lat[i], "", math.nan), *around]
+            _extend(
+                cols,
+                kind="new",
+                gen=i,
+                host_site=None,
+                host_ops=(),
+                host_power=None,
+                host_backhaul=None,
+                height_m=new_height,
+                location_id=[f"S-{g_id[i]}" + (f"-{tag}" if tag else "") for *_, tag, _ in places],
+                lon=[p[0] for p in places],
+                lat=[p[1] for p in places],
+                source=["village", *([src] * len(around))],
+                rise_m=[p[3] for p in places],
+            )
     tw = _tower_table(towers, settings)
     if len(tw) and kinds & {"upgrade", "colocation"}:
         near_t, _, _ = pairs_within(
@@ -1779,40 +1809,38 @@ def plan_sites(
             g_lat,
             float(settings.tower_search_radius_m),
         )
-        for k in sorted(set(near_t.tolist())):
-            t = tw.iloc[k]
-            common = {
-                "gen": -1,
-                "host_site": str(t["site_id"]),
-                "host_ops": tuple(t["operators"]),
-                "host_power": t["power"],
-                "host_backhaul": t["backhaul"],
-                "lon": float(t["lon"]),
-                "lat": float(t["lat"]),
-                "source": "tower",
-                "rise_m": math.nan,
-            }
-            if "upgrade" in kinds:
-                locs.append(
-                    {
-                        **common,
-                        "kind": "upgrade",
-                        "location_id": f"U-{t['site_id']}",
-                        "height_m": float(t["height_m"]),
-                    }
-                )
-            if "colocation" in kinds and bool(t["headroom"]):
-                locs.append(
-                    {
-                        **common,
-                        "kind": "colocation",
-                        "location_id": f"C-{t['site_id']}",
-                        "height_m": max(
-                            3.0, float(t["height_m"]) + settings.colocation_height_offset_m
-                        ),
-                    }
-                )
-    loc = pd.DataFrame(locs)
+        near = tw.iloc[np.unique(near_t)]
+        host_height = near["height_m"].to_numpy(dtype=float)
+        roomy = np.array([bool(h) for h in near["headroom"]], dtype=np.bool_)
+        for kind, prefix, pick, height in (
+            ("upgrade", "U", np.ones(len(near), dtype=np.bool_), host_height),
+            (
+                "colocation",
+                "C",
+                roomy,
+                np.maximum(3.0, host_height + settings.colocation_height_offset_m),
+            ),
+        ):
+            if kind not in kinds or not pick.any():
+                continue
+            part = near[pick]
+            site_ids = part["site_id"].astype(str).tolist()
+            _extend(
+                cols,
+                kind=kind,
+                gen=-1,
+                host_site=site_ids,
+                host_ops=[tuple(o) for o in part["operators"]],
+                host_power=part["power"].tolist(),
+                host_backhaul=part["backhaul"].tolist(),
+                height_m=height[pick].tolist(),
+                location_id=[f"{prefix}-{x}" for x in site_ids],
+                lon=part["lon"].to_numpy(dtype=float).tolist(),
+                lat=part["lat"].to_numpy(dtype=float).tolist(),
+                source="tower",
+                rise_m=math.nan,
+            )
+    loc = pd.DataFrame(cols) if cols["kind"] else pd.DataFrame()
     if len(loc):
         loc = loc.drop_duplicates("location_id").sort_values("location_id", kind="stable")
         loc = loc.reset_index(drop=True)
@@ -1824,7 +1852,7 @@ def plan_sites(
                 inside &= (loc["kind"] == "new").to_numpy()
             loc = loc[~inside].reset_index(drop=True)
     nl = len(loc)
-    recs = cast(list[dict[str, Any]], loc.to_dict("records") if nl else [])
+    recs = _Rows(loc)
 
     # --- coverage matrix (the analysis engine)
     l_lon = loc["lon"].to_numpy(dtype=float) if nl else np.zeros(0)
@@ -1865,19 +1893,36 @@ def plan_sites(
     a_id = all_v["village_id"].astype(str).to_numpy()
     a_elec = all_v["electrified"].astype(bool).to_numpy()
     a_eta = pd.to_datetime(all_v["power_eta"]).to_numpy()
-    radius = max(float(settings.grid_reach_m), float(settings.grid_extension_max_m))
-    pi, pv_, pd_ = pairs_within(l_lon, l_lat, a_lon, a_lat, radius)
+    # Only locations that cover some gap village become candidates and need a power
+    # context: the nearest electrified village within reach of the grid or an extension,
+    # and the nearest unelectrified one with a power_eta within grid reach (ties: the
+    # smallest village_id, as all_v is sorted by it).
     near_elec: dict[int, tuple[str, float]] = {}
     near_eta: dict[int, tuple[str, float, dt.date]] = {}
     ext: dict[int, tuple[str, float]] = {}
-    for a, b, d in zip(pi.tolist(), pv_.tolist(), pd_.tolist(), strict=True):
-        if a_elec[b]:
-            if a not in ext and d <= settings.grid_extension_max_m:
-                ext[a] = (str(a_id[b]), d)
-            if a not in near_elec and d <= settings.grid_reach_m:
-                near_elec[a] = (str(a_id[b]), d)
-        elif not pd.isna(a_eta[b]) and a not in near_eta and d <= settings.grid_reach_m:
-            near_eta[a] = (str(a_id[b]), d, pd.Timestamp(a_eta[b]).date())
+    useful = np.flatnonzero(c_ptr[1:] > c_ptr[:-1])
+    e_pos = np.flatnonzero(a_elec)
+    e_near, e_dist = nearest_within(
+        l_lon[useful],
+        l_lat[useful],
+        a_lon[e_pos],
+        a_lat[e_pos],
+        max(float(settings.grid_reach_m), float(settings.grid_extension_max_m)),
+    )
+    t_pos = np.flatnonzero(~a_elec & ~pd.isna(a_eta))
+    t_near, t_dist = nearest_within(
+        l_lon[useful], l_lat[useful], a_lon[t_pos], a_lat[t_pos], float(settings.grid_reach_m)
+    )
+    for k, li in enumerate(useful.tolist()):
+        if e_near[k] >= 0:
+            vb, d = int(e_pos[e_near[k]]), float(e_dist[k])
+            if d <= settings.grid_extension_max_m:
+                ext[li] = (str(a_id[vb]), d)
+            if d <= settings.grid_reach_m:
+                near_elec[li] = (str(a_id[vb]), d)
+        if t_near[k] >= 0:
+            vb, d = int(t_pos[t_near[k]]), float(t_dist[k])
+            near_eta[li] = (str(a_id[vb]), d, pd.Timestamp(a_eta[vb]).date())
     deadline_of = {g: to_date(settings.deadlines[g]) for g in GROUPS[1:]}
     power_cache: dict[tuple[int, str], _Power] = {}
     days = _Days(cal)
@@ -1895,15 +1940,6 @@ def plan_sites(
             )
             power_cache[key] = _decide_power(ctx, deadline_of[group], settings, days)
         return power_cache[key]
-
-    # --- nearest village (province, commune) of tower locations
-    place: dict[int, int] = {}
-    if nl:
-        ti = np.flatnonzero((loc["gen"] < 0).to_numpy())
-        if ti.size:
-            ia, ib, _ = pairs_within(l_lon[ti], l_lat[ti], a_lon, a_lat, 50_000.0)
-            for a, b in zip(ia.tolist(), ib.tolist(), strict=True):
-                place.setdefault(int(ti[a]), b)
 
     # --- candidates: location × operator × deadline variant
     shared = settings.operator_mode == "shared"
@@ -2007,7 +2043,15 @@ def plan_sites(
             geometry=gpd.points_from_xy(l_lon[used_locs], l_lat[used_locs]),
             crs="EPSG:4326",
         )
-        bh = plan_backhaul(bh_in, towers, villages, settings.backhaul, opex_years=years, dem=dem)
+        bh = plan_backhaul(
+            bh_in,
+            towers,
+            villages,
+            settings.backhaul,
+            opex_years=years,
+            dem=dem,
+            tower_table=tw,
+        )
         route_recs = cast(list[dict[str, Any]], bh.routes.to_dict("records"))
         link_geoms = list(bh.links.geometry)
         for k, li in enumerate(used_locs):
@@ -2114,6 +2158,15 @@ def plan_sites(
     if swapped:
         served_by = assign(sel)
 
+    # --- nearest village (province, commune) within 50 km of the selected tower sites
+    place: dict[int, int] = {}
+    sel_locs = {int(cands[int(j)]["loc"]) for j in np.flatnonzero(sel)}
+    t_sel = sorted(li for li in sel_locs if int(recs[li]["gen"]) < 0)
+    if t_sel:
+        ti = np.asarray(t_sel, dtype=np.int64)
+        p_near, _ = nearest_within(l_lon[ti], l_lat[ti], a_lon, a_lat, 50_000.0)
+        place = {int(li): int(b) for li, b in zip(ti, p_near, strict=True) if b >= 0}
+
     # --- sites
     served: dict[int, list[int]] = {}
     for vill, site_j in served_by.items():
@@ -2194,7 +2247,8 @@ def plan_sites(
                 "province": None if info is None else str(info["province"]),
                 "commune_code": None if info is None else _text_or_none(info["commune_code"]),
                 "planning_method": method,
-                "geometry": shapely.Point(float(lrow["lon"]), float(lrow["lat"])),
+                "lon": float(lrow["lon"]),
+                "lat": float(lrow["lat"]),
             }
         )
         link_rows.append(
@@ -2214,6 +2268,9 @@ def plan_sites(
         )
     if rows:
         frame = pd.DataFrame(rows)
+        frame["geometry"] = shapely.points(
+            frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
+        )
         frame["deadline"] = pd.to_datetime(frame["deadline"]).astype("datetime64[s]")
         frame["power_date"] = pd.to_datetime(frame["power_date"]).astype("datetime64[s]")
         for col in _FLOAT_SITE_COLUMNS:

@@ -776,3 +776,143 @@ def test_province_code_or_name_alone(tmp_path: Path) -> None:
     assert any(w.startswith(f"{path}:1:province: province empty") for w in result.warnings)
     assert any("'Hà Giang' mapped to 08 Tuyên Quang" in w for w in result.warnings)
     assert [(r.row, r.column) for r in result.rejects] == [(3, "province")]
+
+
+# --- national-size inputs (the vectorised readers) -----------------------------------------
+
+TOWER_HEADER = (
+    "tower_id,site_id,operator,technology,frequency_mhz,bandwidth_mhz,height_m,eirp_dbm,"
+    "azimuth_deg,beamwidth_deg,status,backhaul,power,lon,lat"
+)
+
+
+def _tower_rows(n: int) -> list[str]:
+    """``n`` clean sector rows (three per site, sites 0.01° apart), then, when there are
+    20 or more, bad cells: row 7 a GHz frequency, row 12 an unknown operator, row 20 an
+    EIRP of "inf"."""
+    rows = []
+    for i in range(n):
+        site = i // 3
+        lon, lat = 103.5 + (site % 100) * 0.01, 21.0 + (site // 100) * 0.01
+        rows.append(
+            f"T{i:05d},S{site:05d},Viettel,4G,1800,10,30,60,{(i % 3) * 120},65,active,"
+            f"fibre,grid,{lon:.5f},{lat:.5f}"
+        )
+    if n >= 20:
+        rows[6] = rows[6].replace(",1800,", ",2.1,")
+        rows[11] = rows[11].replace(",Viettel,", ",Viettal,")
+        rows[19] = rows[19].replace(",60,", ",inf,")
+    return rows
+
+
+def _rejects_of(result: vio.LoadResult) -> list[tuple[int, str, str, str]]:
+    return [(r.row, r.column, r.value, r.reason) for r in result.rejects]
+
+
+_HAND_REJECTS = [
+    (
+        7,
+        "frequency_mhz",
+        "2.1",
+        "2.1 MHz looks like GHz: write frequency_mhz in MHz (e.g. 2100); accepted range "
+        "700…3800 MHz",
+    ),
+    (
+        12,
+        "operator",
+        "Viettal",
+        "unknown operator (expected one of Viettel, VNPT, MobiFone, Vietnamobile)",
+    ),
+    (20, "eirp_dbm", "inf", "not a number"),
+]
+
+
+def test_a_large_csv_reads_the_same_through_arrow_and_the_csv_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """4,000 rows (past ARROW_CSV_MIN_CHARS, so Arrow's parser reads it): the same frame,
+    rejects (by hand) and warnings as Python's csv module gives for the same file."""
+    path = tmp_path / "towers.csv"
+    path.write_text("\n".join([TOWER_HEADER, *_tower_rows(4000)]) + "\n", encoding="utf-8")
+    assert path.stat().st_size >= vio.ARROW_CSV_MIN_CHARS
+    fast = vio.load_towers(path)
+    monkeypatch.setattr(vio, "ARROW_CSV_MIN_CHARS", 1 << 40)
+    slow = vio.load_towers(path)
+    pd.testing.assert_frame_equal(fast.gdf, slow.gdf, check_exact=True)
+    assert _rejects_of(fast) == _rejects_of(slow) == _HAND_REJECTS
+    assert fast.warnings == slow.warnings
+    assert len(fast.gdf) == 3997
+    assert fast.gdf["tower_id"].iloc[6] == "T00007"
+
+
+def test_a_large_csv_with_blank_records_and_short_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record of empty fields is skipped and rows are numbered over the records kept
+    (read by Arrow, as the csv module reads it); a short row and a record of spaces send
+    the file to the csv module, which pads the short row (no coordinates: rejected) and
+    skips the spaces."""
+    rows = _tower_rows(4000)
+    path = tmp_path / "blank.csv"
+    path.write_text(
+        "\r\n".join([TOWER_HEADER, *rows[:2], "," * 14, *rows[2:]]) + "\r\n", encoding="utf-8"
+    )
+    got = vio.load_towers(path)
+    assert got.n_read == 4000
+    assert _rejects_of(got) == _HAND_REJECTS
+    monkeypatch.setattr(vio, "ARROW_CSV_MIN_CHARS", 1 << 40)
+    pd.testing.assert_frame_equal(vio.load_towers(path).gdf, got.gdf, check_exact=True)
+    monkeypatch.undo()
+
+    short = rows[200].rsplit(",", 2)[0]  # T00200 without lon, lat
+    body = [TOWER_HEADER, *rows[:48], short, *rows[48:100], "  ", *rows[100:]]
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    got = vio.load_towers(path)
+    assert got.n_read == 4001
+    assert _rejects_of(got) == [
+        *_HAND_REJECTS,
+        (49, "lon/lat", "", "empty or NaN coordinates"),
+        (202, "tower_id", "T00200", "duplicate tower_id 'T00200' (first at row 49)"),
+    ]
+
+
+def test_typed_numbers_in_geoparquet_are_rejected_with_their_text(tmp_path: Path) -> None:
+    """Floats typed in a GeoParquet file go straight to the parser; a bad one is rejected
+    naming the value as text ("2.1", "inf"), as in the CSV of the same rows."""
+    rows = _tower_rows(30)
+    csv_path = tmp_path / "towers.csv"
+    csv_path.write_text("\n".join([TOWER_HEADER, *rows]) + "\n", encoding="utf-8")
+    frame = pd.read_csv(csv_path, dtype={"tower_id": str, "site_id": str})
+    gdf = gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )
+    assert gdf["eirp_dbm"].dtype == "float64"
+    pq_path = tmp_path / "towers.parquet"
+    gdf.to_parquet(pq_path)
+    got = vio.load_towers(pq_path)
+    want = vio.load_towers(csv_path)
+    assert [r[:2] + r[2:] for r in _rejects_of(got)] == [
+        (7, "frequency_mhz", "2.1", _HAND_REJECTS[0][3]),
+        (12, "operator", "Viettal", _HAND_REJECTS[1][3]),
+        (20, "eirp_dbm", "inf", "not a number"),
+    ]
+    pd.testing.assert_frame_equal(got.gdf, want.gdf, check_exact=True)
+
+
+def test_sectors_sharing_a_place_outside_vietnam_are_all_rejected(tmp_path: Path) -> None:
+    """Three sectors of one site in Thailand (inside no Vietnam box): each row is
+    rejected."""
+    rows = _tower_rows(6)[:3] + [
+        r.replace("103.51000,21.00000", "100.00000,15.00000") for r in _tower_rows(6)[3:]
+    ]
+    path = tmp_path / "towers.csv"
+    path.write_text("\n".join([TOWER_HEADER, *rows]) + "\n", encoding="utf-8")
+    got = vio.load_towers(path)
+    assert [(r.row, r.value) for r in got.rejects] == [
+        (4, "100.000000 15.000000"),
+        (5, "100.000000 15.000000"),
+        (6, "100.000000 15.000000"),
+    ]

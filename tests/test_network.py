@@ -11,6 +11,7 @@ same bands. Costs are the defaults over 10 years: 7 GHz 300e6 + 10 × 25e6 = 550
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -34,6 +35,8 @@ from covgap.network import (
     MicrowaveBand,
     fibre_points_of_presence,
     haversine_m,
+    nearest_within,
+    pairs_within,
     plan_backhaul,
     tower_sites,
 )
@@ -331,3 +334,115 @@ def test_ties_break_the_same_way_in_every_process(tmp_path: Path) -> None:
         )
         outs.add(proc.stdout.strip())
     assert len(outs) == 1, outs
+
+
+def _great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Haversine on the IUGG mean radius, written out here as the oracle."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def test_pairs_and_nearest_agree_with_brute_force() -> None:
+    """Every pair within 7 km (sorted by a, distance, b), and the nearest within 7 km, as
+    a double loop finds them; the same in blocks of 3 query points."""
+    rng = np.random.default_rng(11)
+    a_lon, a_lat = rng.uniform(103.9, 104.3, 40), rng.uniform(21.3, 21.7, 40)
+    b_lon, b_lat = rng.uniform(103.9, 104.3, 60), rng.uniform(21.3, 21.7, 60)
+    expected = sorted(
+        (i, d, j)
+        for i in range(40)
+        for j in range(60)
+        if (d := _great_circle_m(a_lon[i], a_lat[i], b_lon[j], b_lat[j])) <= 7000.0
+    )
+    for chunk in (3, 8192):
+        ia, ib, d = pairs_within(a_lon, a_lat, b_lon, b_lat, 7000.0, chunk=chunk)
+        assert list(zip(ia.tolist(), ib.tolist(), strict=True)) == [(i, j) for i, _, j in expected]
+        assert d == pytest.approx([x for _, x, _ in expected], rel=1e-12)
+    near, dist = nearest_within(a_lon, a_lat, b_lon, b_lat, 7000.0)
+    for i in range(40):
+        mine = [(x, j) for k, x, j in expected if k == i]
+        if mine:
+            assert (near[i], dist[i]) == (min(mine)[1], pytest.approx(min(mine)[0], rel=1e-12))
+        else:
+            assert near[i] == -1 and math.isnan(dist[i])
+
+
+def test_a_remote_site_reaches_fibre_through_three_relays() -> None:
+    """PoP P at 0; relays 25, 50 and 75 km east; site S at 100 km: the only terrestrial
+    path is four 7 GHz hops, 4 × 550e6 = 2,200e6, dearer than LEO/VSAT (1,620e6). With
+    the satellite dearer (5e9 + 10 × 150e6) the four hops are built; with three hops
+    allowed there is no terrestrial path at all. NEAR, 4 km from P, is one 23 GHz hop
+    (310e6) in the same plan."""
+    towers = _towers(
+        [
+            ("P", _at(0.0), "fibre"),
+            ("R1", _at(25.0), "microwave"),
+            ("R2", _at(50.0), "microwave"),
+            ("R3", _at(75.0), "microwave"),
+        ]
+    )
+    sites = _sites([("S", _at(100.0)), ("NEAR", _at(4.0))])
+    plan = plan_backhaul(sites, towers, None, NO_COMMUNES, opex_years=YEARS)
+    r = _route(plan, "S")
+    assert r["backhaul"] == "satellite"
+    assert r["backhaul_reason"] == (
+        "LEO/VSAT: 1,620 M VND over 10 years, cheaper than microwave (2,200 M VND)"
+    )
+    assert _route(plan, "NEAR")["cost_vnd"] == pytest.approx(310e6)
+    dear = BackhaulSettings(commune_centre_pops=False, satellite_capex_vnd=5e9)
+    r = _route(plan_backhaul(sites, towers, None, dear, opex_years=YEARS), "S")
+    assert (r["backhaul"], r["hops"], r["path"]) == (
+        "microwave",
+        4,
+        "S;relay:R3;relay:R2;relay:R1;P",
+    )
+    assert r["cost_vnd"] == pytest.approx(2200e6)
+    three = BackhaulSettings(commune_centre_pops=False, satellite_capex_vnd=5e9, max_hops=3)
+    r = _route(plan_backhaul(sites, towers, None, three, opex_years=YEARS), "S")
+    assert r["backhaul_reason"].startswith("LEO/VSAT: no terrestrial path to fibre within 3 hop")
+
+
+def _hop_cost(d_m: float, to_pop: bool) -> float:
+    """The defaults over 10 years (module docstring): fibre spur ≤ 1 km to a PoP; 23 GHz
+    ≤ 6 km 310e6 (cheaper than 80 GHz's 330e6 within 2 km); 15 GHz ≤ 12 km 400e6;
+    7 GHz ≤ 30 km 550e6."""
+    options = [math.inf]
+    if to_pop and d_m <= 1000.0:
+        options.append(30e6 + 120e6 * d_m / 1000.0 + 120e6)
+    if d_m >= 1.0:
+        options += [c for km, c in ((6, 310e6), (12, 400e6), (30, 550e6)) if d_m <= km * 1000]
+    return min(options)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_cheapest_paths_equal_an_exhaustive_enumeration(seed: int) -> None:
+    """3 PoPs, 9 relays and 6 sites in a 70 km square, up to 4 hops, LEO/VSAT priced out
+    (9e9 + 10 × 150e6): every site's cost is the cheapest of all simple paths through at
+    most 3 relays, enumerated here (each seed has sites behind relays; seed 4 four hops)."""
+    rng = np.random.default_rng(seed)
+    pts = [_at(float(x), float(y)) for x, y in rng.uniform(0.0, 70.0, (18, 2))]
+    towers = _towers(
+        [(f"P{k}", pts[k], "fibre") for k in range(3)]
+        + [(f"R{k}", pts[3 + k], "microwave") for k in range(9)]
+    )
+    sites = _sites([(f"S{k}", pts[12 + k]) for k in range(6)])
+    dear = BackhaulSettings(commune_centre_pops=False, satellite_capex_vnd=9e9)
+    plan = plan_backhaul(sites, towers, None, dear, opex_years=YEARS)
+    assert plan.routes["hops"].max() >= 2
+    pops, relays = pts[:3], pts[3:12]
+
+    def dist(p: Point, q: Point) -> float:
+        return _great_circle_m(p.x, p.y, q.x, q.y)
+
+    for k in range(6):
+        s = pts[12 + k]
+        best = min(_hop_cost(dist(s, p), True) for p in pops)
+        for n in (1, 2, 3):
+            for chain in itertools.permutations(relays, n):
+                cost = _hop_cost(dist(s, chain[0]), False)
+                cost += sum(_hop_cost(dist(u, v), False) for u, v in itertools.pairwise(chain))
+                cost += min(_hop_cost(dist(chain[-1], p), True) for p in pops)
+                best = min(best, cost)
+        assert _route(plan, f"S{k}")["cost_vnd"] == pytest.approx(min(best, 10_500e6), rel=1e-9)

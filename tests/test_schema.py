@@ -471,3 +471,97 @@ def test_constants_match_the_shared_base_data() -> None:
     assert {
         f["properties"]["province_code"]: f["properties"]["province_name"] for f in features
     } == (admin.PROVINCES_2025)
+
+
+# --- long columns (the vectorised paths) ---------------------------------------------------
+
+#: Tricky cells and what cleaning makes of them (DESIGN §3: NFC, zero-width characters out,
+#: stripped of what ``str.strip`` strips, empty → missing).
+_TRICKY = {
+    "plain": "plain",
+    "  padded\t": "padded",
+    "\x1cfile separators\x1f": "file separators",
+    "\u00a0no-break\u3000": "no-break",
+    "e\u200b\u0301": "é",
+    unicodedata.normalize("NFD", "Thôn Ngọc Hà"): "Thôn Ngọc Hà",
+    "": None,
+    " \x0b ": None,
+    "T0001": "T0001",
+}
+
+
+@pytest.mark.parametrize("as_strings", [False, True])
+def test_long_columns_clean_cell_by_cell_rules(as_strings: bool) -> None:
+    """3,000 cells (the vectorised paths: object text, pandas strings, and a vocabulary
+    column of few distinct values) clean exactly as the rules say, cell by cell."""
+    keys = [*_TRICKY, None]
+    cells = [keys[i % len(keys)] for i in range(3000)]
+    series = pd.Series(cells, dtype="str" if as_strings else object)
+    got = schema.clean_text_series(series).tolist()
+    assert got == [None if c is None else _TRICKY[c] for c in cells]
+    unique_ids = [f" V{i:05d}" if i % 7 == 0 else f"V{i:05d}" for i in range(3000)]
+    cleaned = schema.clean_text_series(pd.Series(unique_ids, dtype="str" if as_strings else object))
+    assert cleaned.tolist() == [f"V{i:05d}" for i in range(3000)]
+
+
+def test_long_vocabulary_columns_parse_like_short_ones() -> None:
+    """Aliases and unknowns in a 5,000-row operator column: values, notes and errors per
+    row as for one cell."""
+    raw = ["Viettel", " vinaphone ", "xyz", None, "VNM"] * 1000
+    parsed = schema.parse_operator(pd.Series(raw, dtype="str"), required=True)
+    assert parsed.values.tolist()[:5] == ["Viettel", "VNPT", None, None, "Vietnamobile"]
+    assert parsed.note.tolist()[:5] == [
+        None,
+        "operator alias read as VNPT",
+        None,
+        None,
+        "operator alias read as Vietnamobile",
+    ]
+    assert parsed.error.tolist()[2] == (
+        "unknown operator (expected one of Viettel, VNPT, MobiFone, Vietnamobile)"
+    )
+    assert parsed.error.tolist()[3].startswith("missing value (an operator")
+    assert parsed.values.tolist() == parsed.values.tolist()[:5] * 1000
+
+
+def test_typed_numbers_parse_as_their_text_would() -> None:
+    """A float column from a typed file (GeoParquet, GPKG): NaN is absent, ±inf is not a
+    number, the range applies — as for the text "900", "", "inf", "-inf", "5000", "2.1"."""
+    typed = pd.Series([900.0, np.nan, np.inf, -np.inf, 5000.0, 2.1])
+    text = _s("900", "", "inf", "-inf", "5000", "2.1")
+
+    def parse(values: pd.Series) -> schema.Parsed:
+        return schema.parse_float(
+            values, required=True, value_range=(700.0, 3800.0), unit="MHz", name="frequency_mhz"
+        )
+
+    a, b = parse(typed), parse(text)
+    assert a.error.tolist() == b.error.tolist()
+    assert a.error.tolist() == [
+        None,
+        "missing value (a number in MHz)",
+        "not a number",
+        "not a number",
+        "5000 is outside 700…3800 MHz",
+        "2.1 MHz looks like GHz: write frequency_mhz in MHz (e.g. 2100); accepted range "
+        "700…3800 MHz",
+    ]
+    assert a.values.tolist()[0] == b.values.tolist()[0] == 900.0
+    assert a.values.isna().tolist()[1:] == [True] * 5
+
+
+def test_typed_integers_parse_as_their_text_would() -> None:
+    ints = schema.parse_int(pd.Series([500, -3, 0], dtype="int64"), required=True)
+    assert ints.values.tolist() == [500, None, 0]
+    assert ints.error.tolist() == [None, "negative (must be a whole number ≥ 0)", None]
+    nullable = schema.parse_int(pd.Series([7, None], dtype="Int64"), required=True)
+    assert nullable.values.tolist() == [7, None]
+    assert nullable.error.tolist() == [None, "missing value (a whole number ≥ 0)"]
+
+
+def test_duplicates_in_a_long_column_name_the_first_row() -> None:
+    ids = schema.clean_text_series(pd.Series([f"T{i % 2500}" for i in range(3000)], dtype="str"))
+    err = schema.duplicate_errors(ids, np.arange(1, 3001), column="tower_id")
+    assert err.notna().sum() == 500
+    assert err.iloc[2500] == "duplicate tower_id 'T0' (first at row 1)"
+    assert err.iloc[2999] == "duplicate tower_id 'T499' (first at row 500)"
