@@ -11,12 +11,25 @@ received level, keeping only the per-village bests. No village × sector matrix
 and no pair list is ever held in memory.
 
 The index: sectors sorted into latitude/longitude cells of a quarter of the
-largest reach; a village scans, row by row, only the cells its reach's
-spherical cap can touch (exact bound, so no pair is missed), then filters by
-each sector's own reach on the chord. Villages are visited in Z (Morton)
-order so neighbours share cached sectors. (A shapely STRtree ``dwithin`` query
-would also find the pairs, but materialises them: at the national scale,
-~35 M pairs per 4G run, that alone exceeds the time budget of DESIGN §9.)
+largest reach; a village scans only the cells its reach's spherical cap can touch
+(exact bound, so no pair is missed) — the 3 × 3 cells around it first, where its
+best servers usually are — then filters by each sector's own reach on the chord.
+Villages are visited in Z (Morton) order so neighbours share cached sectors. (A
+shapely STRtree ``dwithin`` query would also find the pairs, but materialises them:
+at the national scale, ~200 M pairs per 4G run, that alone exceeds the time budget
+of DESIGN §9.)
+
+Pre-tests (exact: they skip only sectors that cannot change any result). Every pair
+in reach is counted, and classified in or out of its model's range from its squared
+chord against the chords of the range edges (the distance itself within 1e-9 of an
+edge). A sector then gets its model loss, bearing and pattern only if an upper bound
+of its level reaches the best it competes with (its operator's 4G/5G best, the 3G or
+the 2G best): free space over the chord (≤ the distance; every model's loss is at
+least free space), the least loss of its model over the pair's distance band
+(``covgap.propagation.pair_model_loss_floor``), and 20 dB less when the village lies
+where the sector's pattern is at its floor. Most of the ~2,000 sectors in a village's
+reach are skipped this way; the results are those of evaluating every pair (ties go
+to the lowest ``tower_id`` whatever the order).
 
 Received level (DESIGN §4), per technology:
 
@@ -55,6 +68,7 @@ of ``covgap.io``. This module does no file I/O (the DEM is read by ``covgap.terr
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,17 +85,30 @@ import shapely
 
 from .errors import CRSError, InputFileError, ScenarioError, SchemaError
 from .propagation import (
+    COEF_FLAGS,
     COEF_FREQ,
+    COEF_FSPL,
     ENVIRONMENTS,
+    HATA_RANGE,
     MIN_DISTANCE_KM,
     MODEL_AUTO,
     MODEL_CHOICES,
     MODEL_NAMES,
+    PROPAGATION_SOURCE,
+    RMA_RANGE,
     TERRAIN_MODEL_NAMES,
+    cached_njit,
     coef_pair_loss,
+    extrapolated_by_masks,
+    extrapolation_masks,
     fspl_reach_km,
     loss_coefficients,
     model_code,
+    pair_extrapolated,
+    pair_model,
+    pair_model_loss,
+    pair_model_loss_floor,
+    rma_max_km,
 )
 
 # Canonical names (DESIGN §3; the same spellings as covgap.schema).
@@ -466,9 +493,38 @@ def resource_blocks(
 
 
 # --------------------------------------------------------------------------- kernel
+# Sector arrays as the kernels read them (rows in grid-cell order, see _Sectors): the
+# fields of a pair test sit side by side, so the hot loop streams one row per sector.
+_G_X, _G_Y, _G_Z, _G_REACH2 = 0, 1, 2, 3  # geo: unit vector, reach as chord²
+#: pat: bearing / pattern terms (read only for the pairs that can win)
+_P_COSLAT, _P_SINLON, _P_COSLON, _P_SIN_AZ, _P_COS_AZ, _P_COS_SAT, _P_BW, _P_SECTORED = range(8)
+#: lvl: level before losses (dBm), 10^((level0 − free-space constant)/10), frequency (MHz)
+_L_LEVEL0, _L_GAIN, _L_FREQ = 0, 1, 2
+#: ints: slot (see _N_SLOTS), tower_id rank, coefficient flags (COEF_FLAGS), loss class
+#: (sectors of a class share frequency and height: their coefficient rows are equal)
+_I_SLOT, _I_RANK, _I_FLAGS, _I_CLASS = 0, 1, 2, 3
+#: A village's (sin φ, cos φ, sin λ, cos λ), from :func:`_village_frame`.
+_Trig = tuple[float, float, float, float]
+#: Slots of the running bests a sector competes for: 4G of operator o → o, 5G → 4 + o,
+#: 3G → 8, 2G → 9.
+_N_SLOTS = 2 * _N_OP + 2
+#: Safety margin of the free-space pre-test, dB (rounding of the linear form is ~1e-13 dB).
+_BOUND_MARGIN_DB = 1e-6
+#: The pattern's floor as a power ratio (the pre-test of a village in a sector's back).
+_FLOOR_GAIN = 10.0 ** (PATTERN_MAX_DB / 10.0)
+#: Earth radius squared, km²: a squared chord × this ≤ the squared distance in km.
+_R_KM2 = (EARTH_RADIUS_M / 1000.0) ** 2
+#: Hata's (and COST-231's) distance range, km. The distance bands of :func:`_band` need
+#: RMa's largest distances (5 km NLOS, 10 km LOS) strictly inside it.
+_HATA_D_KM = HATA_RANGE["d_km"]
+assert _HATA_D_KM[0] < RMA_RANGE["d2d_m_nlos"][1] / 1000.0 < _HATA_D_KM[1]
+assert _HATA_D_KM[0] < RMA_RANGE["d2d_m_los"][1] / 1000.0 < _HATA_D_KM[1]
+#: Relative band around a range edge (as a squared chord) where the kernel computes the
+#: distance to classify a pair: the chord decides elsewhere, as the distance would.
+_EDGE_REL = 1e-9
 
 
-@numba.njit(cache=False, inline="always")
+@cached_njit(inline="always")
 def _asin(x: float) -> float:
     """asin; below 0.01 its Taylor series to x⁷ (error < 1e-17 relative, i.e. exact)."""
     if x < 0.01:
@@ -477,7 +533,7 @@ def _asin(x: float) -> float:
     return math.asin(min(x, 1.0))
 
 
-@numba.njit(cache=False)
+@cached_njit()
 def _lon_halfwidth(lat: float, r: float, a: float, b: float) -> float:
     """Largest |Δlon| (rad) of points within angle ``r`` of latitude ``lat`` whose latitude
     lies in [a, b] (a ≤ b, both within lat ± r); ≥ π means every longitude."""
@@ -503,7 +559,271 @@ def _lon_halfwidth(lat: float, r: float, a: float, b: float) -> float:
     return best
 
 
-@numba.njit(parallel=True, cache=False)
+@cached_njit()
+def _cap_ranges(
+    phi: float,
+    lam: float,
+    cell_start: npt.NDArray[np.int64],
+    grid: tuple[float, float, float, float, int, int],
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Sector position ranges ``[k0, k1)`` of the grid cells that the spherical cap of
+    radius ``search_rad`` around (``phi``, ``lam``) (rad) can touch (exact bound).
+
+    Returns ``(ranges, n)``: ``ranges[:n]`` rows ``(k0, k1)``, the 3 × 3 cells around the
+    village first (its likely best servers: the free-space pre-test of the best-server
+    kernel then skips most of the others), then the rest of each row of cells.
+    """
+    lat0, lon0, cell_rad, search_rad, nrow, ncol = grid
+    lo = phi - search_rad
+    hi = phi + search_rad
+    r0 = max(math.floor((lo - lat0) / cell_rad), 0)
+    r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
+    n_rows = max(r1 - r0 + 1, 0)
+    rv = math.floor((phi - lat0) / cell_rad)
+    cv = math.floor((lam - lon0) / cell_rad)
+    # per row of cells: column spans inside the 3 × 3 block, left of it, right of it
+    spans = np.empty((n_rows, 3, 2), dtype=np.int64)
+    for j in range(n_rows):
+        row = r0 + j
+        a = max(lat0 + row * cell_rad, lo)
+        b = min(lat0 + (row + 1) * cell_rad, hi)
+        c0 = 1
+        c1 = 0  # c0 > c1: the cap misses the row
+        if a <= b:
+            half = _lon_halfwidth(phi, search_rad, a, b)
+            if half >= math.pi:
+                c0 = 0
+                c1 = ncol - 1
+            else:
+                half += 1e-9
+                c0 = max(math.floor((lam - half - lon0) / cell_rad), 0)
+                c1 = min(math.floor((lam + half - lon0) / cell_rad), ncol - 1)
+        n0 = max(c0, cv - 1)
+        n1 = min(c1, cv + 1)
+        if not (rv - 1 <= row <= rv + 1 and n0 <= n1):
+            n0 = c1 + 1  # nothing in the block: the whole row is "left"
+            n1 = c1
+        spans[j, 0, 0] = n0
+        spans[j, 0, 1] = n1
+        spans[j, 1, 0] = c0
+        spans[j, 1, 1] = n0 - 1
+        spans[j, 2, 0] = n1 + 1
+        spans[j, 2, 1] = c1
+    ranges = np.empty((3 * n_rows, 2), dtype=np.int64)
+    n = 0
+    for far in range(2):  # the block first, then the rest row by row
+        for j in range(n_rows):
+            base = (r0 + j) * ncol
+            for part in range(far, 1 + 2 * far):
+                s0 = spans[j, part, 0]
+                s1 = spans[j, part, 1]
+                if s0 <= s1:
+                    k0 = cell_start[base + s0]
+                    k1 = cell_start[base + s1 + 1]
+                    if k0 < k1:
+                        ranges[n, 0] = k0
+                        ranges[n, 1] = k1
+                        n += 1
+    return ranges, n
+
+
+@cached_njit(inline="always")
+def _bearing_terms(
+    geo: npt.NDArray[np.float64], pat: npt.NDArray[np.float64], k: int, trig: _Trig
+) -> tuple[float, float, float]:
+    """Initial great-circle bearing sector ``k`` → village as a local (east, north) vector,
+    and its dot product with the azimuth's unit vector (``trig``: the village's
+    :func:`_village_frame`)."""
+    sp, cp, sl, cl = trig
+    stp = geo[k, _G_Z]
+    ctp = pat[k, _P_COSLAT]
+    stl = pat[k, _P_SINLON]
+    ctl = pat[k, _P_COSLON]
+    east = (sl * ctl - cl * stl) * cp
+    north = ctp * sp - stp * cp * (cl * ctl + sl * stl)
+    return east, north, east * pat[k, _P_SIN_AZ] + north * pat[k, _P_COS_AZ]
+
+
+@cached_njit(inline="always")
+def _beyond_sat(
+    pat: npt.NDArray[np.float64], k: int, east: float, north: float, dot: float
+) -> bool:
+    """θ ≥ θ_sat: the bearing is where the pattern has reached its floor (20 dB)."""
+    return dot <= pat[k, _P_COS_SAT] * math.sqrt(east * east + north * north)
+
+
+@cached_njit(inline="always")
+def _in_floor(
+    geo: npt.NDArray[np.float64], pat: npt.NDArray[np.float64], k: int, trig: _Trig
+) -> bool:
+    """The village is where sector ``k``'s pattern loss is its floor, PATTERN_MAX_DB."""
+    if pat[k, _P_SECTORED] == 0.0:
+        return False
+    east, north, dot = _bearing_terms(geo, pat, k, trig)
+    return _beyond_sat(pat, k, east, north, dot)
+
+
+@cached_njit(inline="always")
+def _pattern_db(
+    geo: npt.NDArray[np.float64], pat: npt.NDArray[np.float64], k: int, trig: _Trig
+) -> float:
+    """Horizontal pattern loss A(θ) (dB) of sector ``k`` toward the village (0: omni)."""
+    if pat[k, _P_SECTORED] == 0.0:
+        return 0.0
+    east, north, dot = _bearing_terms(geo, pat, k, trig)
+    if _beyond_sat(pat, k, east, north, dot):
+        return PATTERN_MAX_DB
+    cross = east * pat[k, _P_COS_AZ] - north * pat[k, _P_SIN_AZ]
+    ratio = math.degrees(math.atan2(abs(cross), dot)) / pat[k, _P_BW]
+    return min(12.0 * ratio * ratio, PATTERN_MAX_DB)
+
+
+@cached_njit(inline="always")
+def _village_frame(phi: float, lam: float) -> tuple[float, ...]:
+    """``sin φ, cos φ, sin λ, cos λ`` (a :data:`_Trig`) and the unit vector x, y, z of a
+    village (rad)."""
+    sp = math.sin(phi)
+    cp = math.cos(phi)
+    sl = math.sin(lam)
+    cl = math.cos(lam)
+    return sp, cp, sl, cl, cp * cl, cp * sl, sp
+
+
+@cached_njit(inline="always")
+def _chord2(geo: npt.NDArray[np.float64], k: int, vx: float, vy: float, vz: float) -> float:
+    """Squared chord (unit sphere) between sector ``k`` and the village's unit vector."""
+    dx = geo[k, _G_X] - vx
+    dy = geo[k, _G_Y] - vy
+    dz = geo[k, _G_Z] - vz
+    return dx * dx + dy * dy + dz * dz
+
+
+@cached_njit(inline="always")
+def _chord_to_m(chord2: float) -> float:
+    """Great-circle distance (m) of a squared chord: haversine, hav θ = chord²/4."""
+    return 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
+
+
+@cached_njit(inline="always")
+def _chord_to_km(chord2: float) -> float:
+    """The distance the model rules take (km, raised to MIN_DISTANCE_KM)."""
+    return max(_chord_to_m(chord2) / 1000.0, MIN_DISTANCE_KM)
+
+
+@cached_njit(inline="always")
+def _km_to_chord2(d_km: float) -> float:
+    """Squared chord (unit sphere) of a great-circle distance in km."""
+    s = 2.0 * math.sin(d_km * 1000.0 / (2.0 * EARTH_RADIUS_M))
+    return s * s
+
+
+@cached_njit(inline="always")
+def _range_edges(env: int) -> tuple[float, float, float]:
+    """Squared chords of Hata's 1 and 20 km and of RMa's largest distance for ``env``."""
+    return (
+        _km_to_chord2(_HATA_D_KM[0]),
+        _km_to_chord2(_HATA_D_KM[1]),
+        _km_to_chord2(rma_max_km(env)),
+    )
+
+
+@cached_njit(inline="always")
+def _band(chord2: float, edges: tuple[float, float, float]) -> int:
+    """Distance band of a squared chord: 0 below 1 km, 1 up to RMa's largest distance,
+    2 up to 20 km, 3 beyond (edges from :func:`_range_edges`; branch-free)."""
+    lo, hi, top = edges
+    return int(chord2 >= lo) + int(chord2 > top) + int(chord2 > hi)
+
+
+@cached_njit(inline="always")
+def _extrapolated_table(model: int, env: int) -> npt.NDArray[np.int64]:
+    """1 where a pair is extrapolated, indexed ``band · 8 + flags`` (:func:`_band`,
+    ``COEF_FLAGS``): :func:`~covgap.propagation.pair_extrapolated` per distance band."""
+    masks = extrapolation_masks(model, env)
+    table = np.empty(32, dtype=np.int64)
+    for band in range(4):
+        for flags in range(8):
+            table[band * 8 + flags] = extrapolated_by_masks(
+                flags, masks, band == 1 or band == 2, band <= 1
+            )
+    return table
+
+
+@cached_njit(inline="always")
+def _near_edge(chord2: float, edges: tuple[float, float, float]) -> bool:
+    """Within _EDGE_REL of one of ``edges``: rounding could put the distance either side."""
+    lo, hi, top = edges
+    return (
+        (abs(chord2 - lo) <= _EDGE_REL * lo)
+        | (abs(chord2 - hi) <= _EDGE_REL * hi)
+        | (abs(chord2 - top) <= _EDGE_REL * top)
+    )
+
+
+@cached_njit(inline="always")
+def _raise_bar(
+    bar_db: npt.NDArray[np.float64],
+    gain: npt.NDArray[np.float64],
+    slot: int,
+    extra_db: float,
+    cur_dbm: float,
+) -> None:
+    """Slot ``slot``'s best is now ``cur_dbm``: a sector of that slot can change something
+    only if its level before pattern loss reaches it, i.e. ``level0 − loss ≥ bar_db[slot]``
+    (``extra_db + cur_dbm`` less a safety margin); ``gain`` is that bar in the linear form
+    of the free-space pre-test (see :func:`_best_server_kernel`)."""
+    bar = extra_db + cur_dbm - _BOUND_MARGIN_DB
+    bar_db[slot] = bar
+    gain[slot] = 10.0 ** (bar / 10.0)
+
+
+@cached_njit(inline="always")
+def _terrain_lookup(
+    p_k: npt.NDArray[np.int64], p_loss_db: npt.NDArray[np.float64], lo: int, hi: int, k: int
+) -> float:
+    """Terrain loss of sector ``k`` among ``p_k[lo:hi]`` (ascending), NaN when absent."""
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if p_k[mid] < k:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < end and p_k[lo] == k:
+        return p_loss_db[lo]
+    return math.nan
+
+
+@cached_njit(depends_on=(PROPAGATION_SOURCE,))
+def _band_floors(
+    coef: npt.NDArray[np.float64],
+    first: npt.NDArray[np.int64],
+    flags: npt.NDArray[np.int64],
+    freq_mhz: npt.NDArray[np.float64],
+    model: int,
+) -> npt.NDArray[np.float64]:
+    """Least loss (dB) of each loss class (sector ``first[c]`` stands for class ``c``) over
+    the distances of each band of :func:`_band`, per environment: ``out[env, c · 4 + band]``.
+
+    Inside a band the model choice of :func:`~covgap.propagation.pair_model` is fixed
+    (the bands are cut where a model's range ends); the floor is
+    :func:`~covgap.propagation.pair_model_loss_floor` from the band's first distance.
+    """
+    n_env = len(ENVIRONMENTS)
+    out = np.empty((n_env, 4 * first.size))
+    lo, hi = _HATA_D_KM
+    for env in range(n_env):
+        starts = (MIN_DISTANCE_KM, lo, rma_max_km(env), hi)
+        inside = (0.5 * lo, lo, hi, 2.0 * hi)  # a distance in each band
+        for c in range(first.size):
+            k = first[c]
+            for band in range(4):
+                used, _ = pair_model(flags[k], freq_mhz[k], model, inside[band], env)
+                out[env, 4 * c + band] = pair_model_loss_floor(coef, k, used, starts[band], env)
+    return out
+
+
+@cached_njit(parallel=True, depends_on=(PROPAGATION_SOURCE,))
 def _best_server_kernel(
     v_lat: npt.NDArray[np.float64],
     v_lon: npt.NDArray[np.float64],
@@ -515,45 +835,36 @@ def _best_server_kernel(
     p_k: npt.NDArray[np.int64],
     p_loss_db: npt.NDArray[np.float64],
     terrain_code: int,
-    t_x: npt.NDArray[np.float64],
-    t_y: npt.NDArray[np.float64],
-    t_z: npt.NDArray[np.float64],
-    t_coslat: npt.NDArray[np.float64],
-    t_sinlon: npt.NDArray[np.float64],
-    t_coslon: npt.NDArray[np.float64],
-    t_coef: npt.NDArray[np.float64],
-    t_level0_dbm: npt.NDArray[np.float64],
-    t_reach_chord2: npt.NDArray[np.float64],
-    t_op: npt.NDArray[np.int64],
-    t_tech: npt.NDArray[np.int64],
-    t_sectored: npt.NDArray[np.bool_],
-    t_sin_az: npt.NDArray[np.float64],
-    t_cos_az: npt.NDArray[np.float64],
-    t_cos_sat: npt.NDArray[np.float64],
-    t_bw_deg: npt.NDArray[np.float64],
-    t_rank: npt.NDArray[np.int64],
+    geo: npt.NDArray[np.float64],
+    pat: npt.NDArray[np.float64],
+    lvl: npt.NDArray[np.float64],
+    ints: npt.NDArray[np.int64],
+    band_floor: npt.NDArray[np.float64],
+    coef: npt.NDArray[np.float64],
     cell_start: npt.NDArray[np.int64],
-    lat0: float,
-    lon0: float,
-    cell_rad: float,
-    nrow: int,
-    ncol: int,
-    search_rad: float,
+    grid: tuple[float, float, float, float, int, int],
     model: int,
     op_level: npt.NDArray[np.float64],
     op_tower: npt.NDArray[np.int64],
     op_dist_m: npt.NDArray[np.float64],
     op_model: npt.NDArray[np.int64],
     op_ext: npt.NDArray[np.bool_],
-    rscp: npt.NDArray[np.float64],
-    rxlev: npt.NDArray[np.float64],
-    rsrp_4g: npt.NDArray[np.float64],
-    rsrp_5g: npt.NDArray[np.float64],
-    n_pairs: npt.NDArray[np.int64],
-    n_ext: npt.NDArray[np.int64],
-    n_terrain: npt.NDArray[np.int64],
+    tech_best: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
 ) -> None:
     """Best server per village (see the module docstring).
+
+    Per village ``i``: ``op_*[i, o]`` the best 4G/5G server of operator ``o``,
+    ``tech_best[i, t]`` the best level per technology code ``t`` (2G RxLev, 3G RSCP,
+    4G/5G RSRP), ``counts[i]`` = (pairs in reach, extrapolated, on terrain).
+
+    Free-space pre-test: every model's loss is at least free space and the pattern
+    loss is ≥ 0, so a sector whose level with free-space loss alone stays below the
+    level it has to match (its slot's running best) cannot change anything: its model
+    loss and bearing are skipped, with the test done in linear form (no logarithm).
+    Terrain pairs (their loss may be below free space) and calibration slopes skip
+    the pre-test. The results do not depend on the order in which sectors are met
+    (ties go to the lowest ``tower_id``).
 
     Terrain: village ``i``'s pairs with a terrain loss are ``p_k[v_pair_start[i]:
     v_pair_end[i]]`` (sector positions, ascending) with losses ``p_loss_db`` (NaN: the
@@ -562,164 +873,169 @@ def _best_server_kernel(
     distance (km) is added to every level of the village (its offset is in
     ``v_extra_db``).
     """
-    n_v = v_lat.size
-    for i in numba.prange(n_v):
+    for i in numba.prange(v_lat.size):
         phi = v_lat[i]
         lam = v_lon[i]
-        sp = math.sin(phi)
-        cp = math.cos(phi)
-        sl = math.sin(lam)
-        cl = math.cos(lam)
-        vx = cp * cl
-        vy = cp * sl
-        vz = sp
+        sp, cp, sl, cl, vx, vy, vz = _village_frame(phi, lam)
+        trig = (sp, cp, sl, cl)
         env = v_env[i]
         extra = v_extra_db[i]
         slope = v_slope_db[i]
-        ptr = v_pair_start[i]
-        p_end = v_pair_end[i]
-        lo = phi - search_rad
-        hi = phi + search_rad
-        r0 = max(math.floor((lo - lat0) / cell_rad), 0)
-        r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
+        t_lo = v_pair_start[i]
+        t_hi = v_pair_end[i]
+        pre_test = slope == 0.0
+        edges = _range_edges(env)
+        ext_table = _extrapolated_table(model, env)
+        floors = band_floor[env]
         pairs = 0
         ext_pairs = 0
         terrain_pairs = 0
-        best_rscp = -np.inf
         best_rxlev = -np.inf
+        best_rscp = -np.inf
         best_4g = -np.inf
         best_5g = -np.inf
-        for row in range(r0, r1 + 1):
-            a = max(lat0 + row * cell_rad, lo)
-            b = min(lat0 + (row + 1) * cell_rad, hi)
-            if a > b:
-                continue
-            half = _lon_halfwidth(phi, search_rad, a, b)
-            if half >= math.pi:
-                c0 = 0
-                c1 = ncol - 1
-            else:
-                half += 1e-9
-                c0 = max(math.floor((lam - half - lon0) / cell_rad), 0)
-                c1 = min(math.floor((lam + half - lon0) / cell_rad), ncol - 1)
-            if c0 > c1:
-                continue
-            k0 = cell_start[row * ncol + c0]
-            k1 = cell_start[row * ncol + c1 + 1]
-            for k in range(k0, k1):
-                dx = t_x[k] - vx
-                dy = t_y[k] - vy
-                dz = t_z[k] - vz
-                chord2 = dx * dx + dy * dy + dz * dz
-                if chord2 > t_reach_chord2[k]:
+        bar_db = np.full(_N_SLOTS, -np.inf)  # see _raise_bar
+        gain = np.zeros(_N_SLOTS)
+        ranges, n_ranges = _cap_ranges(phi, lam, cell_start, grid)
+        for r in range(n_ranges):
+            for k in range(ranges[r, 0], ranges[r, 1]):
+                chord2 = _chord2(geo, k, vx, vy, vz)
+                if chord2 > geo[k, _G_REACH2]:
                     continue
-                # haversine: hav(θ) = chord²/4, θ = 2·asin(chord/2)
-                d_m = 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
-                loss, used, ext = coef_pair_loss(t_coef, k, model, d_m / 1000.0, env)
-                if ptr < p_end:  # terrain losses for this village (k ascending)
-                    while ptr < p_end and p_k[ptr] < k:
-                        ptr += 1
-                    if ptr < p_end and p_k[ptr] == k and math.isfinite(p_loss_db[ptr]):
-                        loss = p_loss_db[ptr]
-                        used = terrain_code
-                        ext = False
-                        terrain_pairs += 1
                 pairs += 1
-                if ext:
-                    ext_pairs += 1
-                tech = t_tech[k]
-                op = t_op[k]
-                if tech == _TECH_4G:
+                flags = ints[k, _I_FLAGS]
+                slot = ints[k, _I_SLOT]
+                loss = math.nan
+                if t_lo < t_hi:
+                    loss = _terrain_lookup(p_k, p_loss_db, t_lo, t_hi, k)
+                if math.isfinite(loss):
+                    d_m = _chord_to_m(chord2)
+                    d = _chord_to_km(chord2)
+                    used = terrain_code
+                    ext = False
+                    terrain_pairs += 1
+                else:
+                    near = _near_edge(chord2, edges)  # rounding matters: use the distance
+                    band = _band(chord2, edges)
+                    if near:
+                        ext_pairs += pair_extrapolated(flags, model, _chord_to_km(chord2), env)
+                    else:
+                        ext_pairs += ext_table[band * 8 + flags]
+                    if pre_test:
+                        # Can it reach its slot's bar? Free space over the chord (≤ the
+                        # distance, in linear form) and the model's least loss in the
+                        # pair's distance band are both below its loss; then the same
+                        # with the pattern's floor when the village is in its back.
+                        free_bound = chord2 * _R_KM2 * gain[slot]
+                        floor_db = -np.inf if near else floors[ints[k, _I_CLASS] * 4 + band]
+                        room_db = lvl[k, _L_LEVEL0] - floor_db - bar_db[slot]
+                        if free_bound > lvl[k, _L_GAIN] or room_db < 0.0:
+                            continue
+                        if (
+                            free_bound * _FLOOR_GAIN > lvl[k, _L_GAIN] or room_db < PATTERN_MAX_DB
+                        ) and _in_floor(geo, pat, k, trig):
+                            continue
+                    d_m = _chord_to_m(chord2)
+                    d = _chord_to_km(chord2)
+                    used, ext = pair_model(flags, lvl[k, _L_FREQ], model, d, env)
+                    loss = pair_model_loss(coef, k, used, d, env)
+                level = lvl[k, _L_LEVEL0] - loss - extra
+                if slope != 0.0:
+                    level += slope * math.log10(d)
+                if slot < _N_OP:
+                    op = slot
                     cur = min(op_level[i, op], best_4g)
-                elif tech == _TECH_5G:
+                elif slot < 2 * _N_OP:
+                    op = slot - _N_OP
                     cur = min(op_level[i, op], best_5g)
-                elif tech == _TECH_3G:
+                elif slot == 2 * _N_OP:
+                    op = -1
                     cur = best_rscp
                 else:
+                    op = -1
                     cur = best_rxlev
-                level = t_level0_dbm[k] - loss - extra
-                if slope != 0.0:
-                    level += slope * math.log10(max(d_m / 1000.0, MIN_DISTANCE_KM))
                 if level < cur:
                     continue  # cannot win even with 0 dB pattern loss: skip the bearing
-                if t_sectored[k]:
-                    # initial great-circle bearing tower → village as a local (east, north)
-                    # vector; θ = angle between it and the azimuth's unit vector
-                    stp = t_z[k]
-                    ctp = t_coslat[k]
-                    stl = t_sinlon[k]
-                    ctl = t_coslon[k]
-                    east = (sl * ctl - cl * stl) * cp
-                    north = ctp * sp - stp * cp * (cl * ctl + sl * stl)
-                    dot = east * t_sin_az[k] + north * t_cos_az[k]
-                    if dot <= t_cos_sat[k] * math.sqrt(east * east + north * north):
-                        level -= PATTERN_MAX_DB  # θ ≥ θ_sat: the pattern's floor
-                    else:
-                        cross = east * t_cos_az[k] - north * t_sin_az[k]
-                        ratio = math.degrees(math.atan2(abs(cross), dot)) / t_bw_deg[k]
-                        level -= min(12.0 * ratio * ratio, PATTERN_MAX_DB)
-                if tech >= _TECH_4G:
-                    if tech == _TECH_4G:
-                        best_4g = max(best_4g, level)
-                    else:
-                        best_5g = max(best_5g, level)
+                level -= _pattern_db(geo, pat, k, trig)
+                if op >= 0:
+                    if slot < _N_OP:
+                        if level > best_4g:
+                            best_4g = level
+                            for s in range(_N_OP):
+                                _raise_bar(bar_db, gain, s, extra, min(op_level[i, s], best_4g))
+                    elif level > best_5g:
+                        best_5g = level
+                        for s in range(_N_OP):
+                            _raise_bar(bar_db, gain, _N_OP + s, extra, min(op_level[i, s], best_5g))
                     cur = op_level[i, op]
                     if level > cur or (
                         level == cur
                         and op_tower[i, op] >= 0
-                        and t_rank[k] < t_rank[op_tower[i, op]]
+                        and ints[k, _I_RANK] < ints[op_tower[i, op], _I_RANK]
                     ):
                         op_level[i, op] = level
                         op_tower[i, op] = k
                         op_dist_m[i, op] = d_m
                         op_model[i, op] = used
                         op_ext[i, op] = ext
-                elif tech == _TECH_3G:
-                    best_rscp = max(best_rscp, level)
-                else:
-                    best_rxlev = max(best_rxlev, level)
-        rscp[i] = best_rscp
-        rxlev[i] = best_rxlev
-        rsrp_4g[i] = best_4g
-        rsrp_5g[i] = best_5g
-        n_pairs[i] = pairs
-        n_ext[i] = ext_pairs
-        n_terrain[i] = terrain_pairs
+                        _raise_bar(bar_db, gain, op, extra, min(level, best_4g))
+                        _raise_bar(bar_db, gain, _N_OP + op, extra, min(level, best_5g))
+                elif slot == 2 * _N_OP:
+                    if level > best_rscp:
+                        best_rscp = level
+                        _raise_bar(bar_db, gain, slot, extra, level)
+                elif level > best_rxlev:
+                    best_rxlev = level
+                    _raise_bar(bar_db, gain, slot, extra, level)
+        tech_best[i, _TECH_2G] = best_rxlev
+        tech_best[i, _TECH_3G] = best_rscp
+        tech_best[i, _TECH_4G] = best_4g
+        tech_best[i, _TECH_5G] = best_5g
+        counts[i, 0] = pairs
+        counts[i, 1] = ext_pairs
+        counts[i, 2] = terrain_pairs
 
 
 @dataclass(frozen=True)
 class _Sectors:
-    """Active sectors as the kernel reads them: sorted by grid cell, then tower_id."""
+    """Active sectors as the kernels read them: sorted by grid cell, then tower_id."""
 
     tower_id: npt.NDArray[np.object_]
     lon_deg: npt.NDArray[np.float64]
     lat_deg: npt.NDArray[np.float64]
     #: antenna height above ground, m
     height_m: npt.NDArray[np.float64]
-    x: npt.NDArray[np.float64]
-    y: npt.NDArray[np.float64]
-    z: npt.NDArray[np.float64]
-    coslat: npt.NDArray[np.float64]
-    sinlon: npt.NDArray[np.float64]
-    coslon: npt.NDArray[np.float64]
-    coef: npt.NDArray[np.float64]
-    level0_dbm: npt.NDArray[np.float64]
-    reach_chord2: npt.NDArray[np.float64]
-    op: npt.NDArray[np.int64]
+    #: technology code (index in TECHNOLOGIES)
     tech: npt.NDArray[np.int64]
-    sectored: npt.NDArray[np.bool_]
-    sin_az: npt.NDArray[np.float64]
-    cos_az: npt.NDArray[np.float64]
-    cos_sat: npt.NDArray[np.float64]
-    bw_deg: npt.NDArray[np.float64]
-    rank: npt.NDArray[np.int64]
+    #: path-loss coefficient rows (covgap.propagation.loss_coefficients)
+    coef: npt.NDArray[np.float64]
+    #: (n, 4): unit vector x, y, z and the reach as a squared chord (_G_*)
+    geo: npt.NDArray[np.float64]
+    #: (n, 8): bearing and pattern terms (_P_*)
+    pat: npt.NDArray[np.float64]
+    #: (n, 3): level before losses (dBm), free-space pre-test gain, frequency (MHz) (_L_*)
+    lvl: npt.NDArray[np.float64]
+    #: (n, 4): slot, tower_id rank, coefficient flags, loss class (_I_*)
+    ints: npt.NDArray[np.int64]
+    #: (4 environments, classes × 4 bands): least loss (dB) of a class's sectors at the
+    #: distances of a band (:func:`_band_floors`)
+    band_floor: npt.NDArray[np.float64]
+    #: first sector position of each grid cell (row-major), + the end
     cell_start: npt.NDArray[np.int64]
-    lat0: float
-    lon0: float
-    cell_rad: float
-    nrow: int
-    ncol: int
-    search_rad: float
+    #: (lat0 rad, lon0 rad, cell size rad, search radius rad, rows, columns)
+    grid: tuple[float, float, float, float, int, int]
+
+    @property
+    def lat0(self) -> float:
+        return self.grid[0]
+
+    @property
+    def lon0(self) -> float:
+        return self.grid[1]
+
+    @property
+    def cell_rad(self) -> float:
+        return self.grid[2]
 
 
 #: Largest number of grid cells; a larger area gets coarser cells (slower, same result).
@@ -838,40 +1154,85 @@ def _prepare_sectors(towers: gpd.GeoDataFrame, s: AnalysisSettings) -> _Sectors:
     counts = np.bincount(cell_id, minlength=nrow * ncol)
     cell_start = np.zeros(nrow * ncol + 1, dtype=np.int64)
     np.cumsum(counts, out=cell_start[1:])
-    c = np.ascontiguousarray
+    lat_o = lat_r[order]
+    lon_o = lon_r[order]
+    coslat = np.cos(lat_o)
+    az_o = np.radians(az_0[order])
+    freq_o = freq[order]
+    level0_o = level0[order]
+    tech_o = tech[order]
+    op_o = op[order]
+    coef = np.ascontiguousarray(loss_coefficients(freq_o, height[order], s.mobile_height_m))
+    f_code, _ = pd.factorize(freq_o)
+    h_code, h_uniq = pd.factorize(height[order])
+    cls, cls_uniq = pd.factorize(f_code * np.int64(len(h_uniq)) + h_code)
+    first = np.zeros(len(cls_uniq), dtype=np.int64)
+    first[cls[::-1]] = np.arange(cls.size - 1, -1, -1)  # a sector of each class
+    flags = coef[:, COEF_FLAGS].astype(np.int64)
+    # the running best a sector competes for: 4G/5G per operator, 3G, 2G (_N_SLOTS)
+    slot = np.select(
+        [tech_o == _TECH_4G, tech_o == _TECH_5G, tech_o == _TECH_3G],
+        [op_o, _N_OP + op_o, 2 * _N_OP],
+        2 * _N_OP + 1,
+    )
+    geo = [coslat * np.cos(lon_o), coslat * np.sin(lon_o), np.sin(lat_o), reach_chord2[order]]
+    pat = [
+        coslat,
+        np.sin(lon_o),
+        np.cos(lon_o),
+        np.sin(az_o),
+        np.cos(az_o),
+        cos_sat[order],
+        beam[order],
+        sectored[order].astype(np.float64),
+    ]
+    # free-space pre-test: 10^((level0 − free-space constant) / 10), see _raise_bar
+    gain = 10.0 ** ((level0_o - coef[:, COEF_FSPL]) / 10.0)
     return _Sectors(
         tower_id=ids[order],
-        lon_deg=c(lon[order]),
-        lat_deg=c(lat[order]),
-        height_m=c(height[order]),
-        x=c((np.cos(lat_r) * np.cos(lon_r))[order]),
-        y=c((np.cos(lat_r) * np.sin(lon_r))[order]),
-        z=c(np.sin(lat_r)[order]),
-        coslat=c(np.cos(lat_r)[order]),
-        sinlon=c(np.sin(lon_r)[order]),
-        coslon=c(np.cos(lon_r)[order]),
-        coef=c(loss_coefficients(freq[order], height[order], s.mobile_height_m)),
-        level0_dbm=c(level0[order]),
-        reach_chord2=c(reach_chord2[order]),
-        op=c(op[order]),
-        tech=c(tech[order]),
-        sectored=c(sectored[order]),
-        sin_az=c(np.sin(np.radians(az_0))[order]),
-        cos_az=c(np.cos(np.radians(az_0))[order]),
-        cos_sat=c(cos_sat[order]),
-        bw_deg=c(beam[order]),
-        rank=c(rank[order]),
+        lon_deg=np.ascontiguousarray(lon[order]),
+        lat_deg=np.ascontiguousarray(lat[order]),
+        height_m=np.ascontiguousarray(height[order]),
+        tech=np.ascontiguousarray(tech_o),
+        coef=coef,
+        geo=np.stack(geo, axis=1),
+        pat=np.stack(pat, axis=1),
+        lvl=np.stack([level0_o, gain, freq_o], axis=1),
+        ints=np.stack([slot, rank[order], flags, cls.astype(np.int64)], axis=1),
+        band_floor=_band_floors(coef, first, flags, freq_o, _kernel_model_code(s)),
         cell_start=cell_start,
-        lat0=lat0,
-        lon0=lon0,
-        cell_rad=cell,
-        nrow=nrow,
-        ncol=ncol,
-        search_rad=search,
+        grid=(lat0, lon0, cell, search, nrow, ncol),
     )
 
 
 # --------------------------------------------------------------------------- assess
+
+
+def _village_arrays(
+    villages: gpd.GeoDataFrame, settings: AnalysisSettings
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], Any]:
+    """Data rows, longitudes, latitudes (degrees) and clutter codes of the villages (an
+    empty ``clutter`` takes ``settings.default_clutter``)."""
+    v_rows = _rows(villages)
+    v_lon, v_lat = _lonlat(villages, "villages")
+    default = ENVIRONMENTS.index(settings.default_clutter)
+    if "clutter" in villages.columns:
+        env = _codes(
+            villages["clutter"], ENVIRONMENTS, "villages", "clutter", v_rows, missing=default
+        )
+    else:
+        env = np.full(len(villages), default, dtype=np.int64)
+    return v_rows, v_lon, v_lat, env
+
+
+def _check_longitude_span(v_lon: npt.NDArray[np.float64], sectors: _Sectors, what: str) -> None:
+    lon_all = np.concatenate([v_lon, sectors.lon_deg])
+    if lon_all.size and float(lon_all.max() - lon_all.min()) > 180.0:
+        raise SchemaError(
+            f"villages and {what} span more than 180° of longitude: data crossing the "
+            "antimeridian is not supported",
+            column="geometry",
+        )
 
 
 def assess_villages(
@@ -925,44 +1286,20 @@ def assess_villages(
     if not isinstance(villages, gpd.GeoDataFrame) or not isinstance(towers, gpd.GeoDataFrame):
         raise SchemaError("villages and towers must be GeoDataFrames (EPSG:4326 points)")
     _require_columns(villages, ("electrified",), "villages")
-    v_rows = _rows(villages)
-    v_lon, v_lat = _lonlat(villages, "villages")
+    v_rows, v_lon, v_lat, env = _village_arrays(villages, settings)
     n = len(villages)
-    if "clutter" in villages.columns:
-        env = _codes(
-            villages["clutter"],
-            ENVIRONMENTS,
-            "villages",
-            "clutter",
-            v_rows,
-            missing=ENVIRONMENTS.index(settings.default_clutter),
-        )
-    else:
-        env = np.full(n, ENVIRONMENTS.index(settings.default_clutter), dtype=np.int64)
     extra_db = _clutter_losses(settings)[env]
     slope_db = _clutter_slopes(settings)[env]
     sectors = _prepare_sectors(towers, settings)
-
-    lon_all = np.concatenate([v_lon, sectors.lon_deg])
-    if lon_all.size and float(lon_all.max() - lon_all.min()) > 180.0:
-        raise SchemaError(
-            "villages and towers span more than 180° of longitude: data crossing the "
-            "antimeridian is not supported",
-            column="geometry",
-        )
+    _check_longitude_span(v_lon, sectors, "towers")
 
     op_level = np.full((n, _N_OP), -np.inf)
     op_tower = np.full((n, _N_OP), -1, dtype=np.int64)
     op_dist = np.full((n, _N_OP), np.nan)
     op_model = np.full((n, _N_OP), -1, dtype=np.int64)
     op_ext = np.zeros((n, _N_OP), dtype=np.bool_)
-    rscp = np.full(n, -np.inf)
-    rxlev = np.full(n, -np.inf)
-    rsrp_4g = np.full(n, -np.inf)
-    rsrp_5g = np.full(n, -np.inf)
-    n_pairs = np.zeros(n, dtype=np.int64)
-    n_ext = np.zeros(n, dtype=np.int64)
-    n_terr = np.zeros(n, dtype=np.int64)
+    tech_best = np.full((n, len(TECHNOLOGIES)), -np.inf)
+    counts = np.zeros((n, 3), dtype=np.int64)  # pairs, extrapolated, on terrain
     if len(sectors.tower_id) and n:
         v_lat_r = np.radians(v_lat)
         v_lon_r = np.radians(v_lon)
@@ -979,19 +1316,15 @@ def assess_villages(
         order = _morton_order(v_lat_r, v_lon_r, sectors)
         for start in range(0, n, settings.chunk_size):
             ix = order[start : start + settings.chunk_size]
-            m = ix.size
-            c_level = np.full((m, _N_OP), -np.inf)
-            c_tower = np.full((m, _N_OP), -1, dtype=np.int64)
-            c_dist = np.full((m, _N_OP), np.nan)
-            c_model = np.full((m, _N_OP), -1, dtype=np.int64)
-            c_ext = np.zeros((m, _N_OP), dtype=np.bool_)
-            c_rscp = np.full(m, -np.inf)
-            c_rxlev = np.full(m, -np.inf)
-            c_4g = np.full(m, -np.inf)
-            c_5g = np.full(m, -np.inf)
-            c_pairs = np.zeros(m, dtype=np.int64)
-            c_ext_pairs = np.zeros(m, dtype=np.int64)
-            c_terr = np.zeros(m, dtype=np.int64)
+            out = (
+                np.full((ix.size, _N_OP), -np.inf),
+                np.full((ix.size, _N_OP), -1, dtype=np.int64),
+                np.full((ix.size, _N_OP), np.nan),
+                np.full((ix.size, _N_OP), -1, dtype=np.int64),
+                np.zeros((ix.size, _N_OP), dtype=np.bool_),
+                np.full((ix.size, len(TECHNOLOGIES)), -np.inf),
+                np.zeros((ix.size, 3), dtype=np.int64),
+            )
             with numba.parallel_chunksize(_THREAD_CHUNK):
                 _best_server_kernel(
                     v_lat_r[ix],
@@ -1004,56 +1337,25 @@ def assess_villages(
                     tp.k,
                     tp.loss_db,
                     tp.code,
-                    sectors.x,
-                    sectors.y,
-                    sectors.z,
-                    sectors.coslat,
-                    sectors.sinlon,
-                    sectors.coslon,
+                    sectors.geo,
+                    sectors.pat,
+                    sectors.lvl,
+                    sectors.ints,
+                    sectors.band_floor,
                     sectors.coef,
-                    sectors.level0_dbm,
-                    sectors.reach_chord2,
-                    sectors.op,
-                    sectors.tech,
-                    sectors.sectored,
-                    sectors.sin_az,
-                    sectors.cos_az,
-                    sectors.cos_sat,
-                    sectors.bw_deg,
-                    sectors.rank,
                     sectors.cell_start,
-                    sectors.lat0,
-                    sectors.lon0,
-                    sectors.cell_rad,
-                    sectors.nrow,
-                    sectors.ncol,
-                    sectors.search_rad,
+                    sectors.grid,
                     mcode,
-                    c_level,
-                    c_tower,
-                    c_dist,
-                    c_model,
-                    c_ext,
-                    c_rscp,
-                    c_rxlev,
-                    c_4g,
-                    c_5g,
-                    c_pairs,
-                    c_ext_pairs,
-                    c_terr,
+                    *out,
                 )
-            op_level[ix] = c_level
-            op_tower[ix] = c_tower
-            op_dist[ix] = c_dist
-            op_model[ix] = c_model
-            op_ext[ix] = c_ext
-            rscp[ix] = c_rscp
-            rxlev[ix] = c_rxlev
-            rsrp_4g[ix] = c_4g
-            rsrp_5g[ix] = c_5g
-            n_pairs[ix] = c_pairs
-            n_ext[ix] = c_ext_pairs
-            n_terr[ix] = c_terr
+            for whole, part in zip(
+                (op_level, op_tower, op_dist, op_model, op_ext, tech_best, counts),
+                out,
+                strict=True,
+            ):
+                whole[ix] = part
+    rxlev, rscp, rsrp_4g, rsrp_5g = (tech_best[:, t] for t in range(len(TECHNOLOGIES)))
+    n_pairs, n_ext, n_terr = counts[:, 0], counts[:, 1], counts[:, 2]
     total = int(n_pairs.sum())
     terrain_total = int(n_terr.sum())
     if terrain_model is not None and terrain_total == 0:
@@ -1166,62 +1468,14 @@ def _terrain_pairs(
         return _TerrainPairs.none(n)
     v_lat_r = np.radians(v_lat)
     v_lon_r = np.radians(v_lon)
-    empty_i = np.zeros(0, dtype=np.int64)
-    empty_f = np.zeros(0, dtype=np.float64)
-    empty_b = np.zeros(0, dtype=np.bool_)
     parts_v: list[npt.NDArray[np.int64]] = []
     parts_k: list[npt.NDArray[np.int64]] = []
     for start in range(0, villages_on.size, settings.chunk_size):
         ix = villages_on[start : start + settings.chunk_size]
-        m = ix.size
-        counts = np.zeros(m, dtype=np.int64)
-        offsets = np.zeros(m, dtype=np.int64)
-        args = (
-            v_lat_r[ix],
-            v_lon_r[ix],
-            env[ix],
-            extra_db[ix],
-            sectors.x,
-            sectors.y,
-            sectors.z,
-            sectors.coslat,
-            sectors.sinlon,
-            sectors.coslon,
-            sectors.coef,
-            sectors.level0_dbm,
-            sectors.reach_chord2,
-            sectors.sectored,
-            sectors.sin_az,
-            sectors.cos_az,
-            sectors.cos_sat,
-            sectors.bw_deg,
-            sectors.cell_start,
-            sectors.lat0,
-            sectors.lon0,
-            sectors.cell_rad,
-            sectors.nrow,
-            sectors.ncol,
-            sectors.search_rad,
-            mcode,
-        )
-        _pair_kernel(
-            *args, False, offsets, counts, empty_i, empty_f, empty_f, empty_f, empty_i, empty_b
-        )
-        total = int(counts.sum())
-        if not total:
-            continue
-        np.cumsum(counts[:-1], out=offsets[1:])
-        k = np.empty(total, dtype=np.int64)
-        level = np.empty(total)
-        loss = np.empty(total)
-        dist = np.empty(total)
-        used = np.empty(total, dtype=np.int64)
-        ext = np.empty(total, dtype=np.bool_)
-        _pair_kernel(*args, True, offsets, counts, k, level, loss, dist, used, ext)
-        village = np.repeat(ix, counts)
-        keep = t_on[k]
-        parts_v.append(village[keep])
-        parts_k.append(k[keep])
+        pairs = _pairs_in_reach(ix, v_lat_r, v_lon_r, env, extra_db, sectors, mcode)
+        keep = t_on[pairs.k]
+        parts_v.append(pairs.village[keep])
+        parts_k.append(pairs.k[keep])
     if not parts_v:
         return _TerrainPairs.none(n)
     p_v = np.concatenate(parts_v)
@@ -1518,33 +1772,18 @@ def summarise(
 # --------------------------------------------------------------------------- coverage matrix
 
 
-@numba.njit(parallel=True, cache=True)
+@cached_njit(parallel=True, depends_on=(PROPAGATION_SOURCE,))
 def _pair_kernel(
     v_lat: npt.NDArray[np.float64],
     v_lon: npt.NDArray[np.float64],
     v_env: npt.NDArray[np.int64],
     v_extra_db: npt.NDArray[np.float64],
-    t_x: npt.NDArray[np.float64],
-    t_y: npt.NDArray[np.float64],
-    t_z: npt.NDArray[np.float64],
-    t_coslat: npt.NDArray[np.float64],
-    t_sinlon: npt.NDArray[np.float64],
-    t_coslon: npt.NDArray[np.float64],
-    t_coef: npt.NDArray[np.float64],
-    t_level0_dbm: npt.NDArray[np.float64],
-    t_reach_chord2: npt.NDArray[np.float64],
-    t_sectored: npt.NDArray[np.bool_],
-    t_sin_az: npt.NDArray[np.float64],
-    t_cos_az: npt.NDArray[np.float64],
-    t_cos_sat: npt.NDArray[np.float64],
-    t_bw_deg: npt.NDArray[np.float64],
+    geo: npt.NDArray[np.float64],
+    pat: npt.NDArray[np.float64],
+    lvl: npt.NDArray[np.float64],
+    coef: npt.NDArray[np.float64],
     cell_start: npt.NDArray[np.int64],
-    lat0: float,
-    lon0: float,
-    cell_rad: float,
-    nrow: int,
-    ncol: int,
-    search_rad: float,
+    grid: tuple[float, float, float, float, int, int],
     model: int,
     fill: bool,
     offsets: npt.NDArray[np.int64],
@@ -1560,71 +1799,29 @@ def _pair_kernel(
     :func:`_best_server_kernel` evaluates, found by the same grid walk), with the same
     level formula. ``fill=False`` only counts pairs per village into ``counts``;
     ``fill=True`` writes pair ``j`` of village ``i`` at ``offsets[i] + j``."""
-    n_v = v_lat.size
-    for i in numba.prange(n_v):
+    for i in numba.prange(v_lat.size):
         phi = v_lat[i]
         lam = v_lon[i]
-        sp = math.sin(phi)
-        cp = math.cos(phi)
-        sl = math.sin(lam)
-        cl = math.cos(lam)
-        vx = cp * cl
-        vy = cp * sl
-        vz = sp
+        sp, cp, sl, cl, vx, vy, vz = _village_frame(phi, lam)
+        trig = (sp, cp, sl, cl)
         env = v_env[i]
         extra = v_extra_db[i]
-        lo = phi - search_rad
-        hi = phi + search_rad
-        r0 = max(math.floor((lo - lat0) / cell_rad), 0)
-        r1 = min(math.floor((hi - lat0) / cell_rad), nrow - 1)
         pos = offsets[i] if fill else 0
         found = 0
-        for row in range(r0, r1 + 1):
-            a = max(lat0 + row * cell_rad, lo)
-            b = min(lat0 + (row + 1) * cell_rad, hi)
-            if a > b:
-                continue
-            half = _lon_halfwidth(phi, search_rad, a, b)
-            if half >= math.pi:
-                c0 = 0
-                c1 = ncol - 1
-            else:
-                half += 1e-9
-                c0 = max(math.floor((lam - half - lon0) / cell_rad), 0)
-                c1 = min(math.floor((lam + half - lon0) / cell_rad), ncol - 1)
-            if c0 > c1:
-                continue
-            k0 = cell_start[row * ncol + c0]
-            k1 = cell_start[row * ncol + c1 + 1]
-            for k in range(k0, k1):
-                dx = t_x[k] - vx
-                dy = t_y[k] - vy
-                dz = t_z[k] - vz
-                chord2 = dx * dx + dy * dy + dz * dz
-                if chord2 > t_reach_chord2[k]:
+        ranges, n_ranges = _cap_ranges(phi, lam, cell_start, grid)
+        for r in range(n_ranges):
+            for k in range(ranges[r, 0], ranges[r, 1]):
+                chord2 = _chord2(geo, k, vx, vy, vz)
+                if chord2 > geo[k, _G_REACH2]:
                     continue
                 found += 1
                 if not fill:
                     continue
-                d_m = 2.0 * EARTH_RADIUS_M * _asin(0.5 * math.sqrt(chord2))
-                loss, used, ext = coef_pair_loss(t_coef, k, model, d_m / 1000.0, env)
-                level = t_level0_dbm[k] - loss - extra
-                if t_sectored[k]:
-                    stp = t_z[k]
-                    ctp = t_coslat[k]
-                    stl = t_sinlon[k]
-                    ctl = t_coslon[k]
-                    east = (sl * ctl - cl * stl) * cp
-                    north = ctp * sp - stp * cp * (cl * ctl + sl * stl)
-                    dot = east * t_sin_az[k] + north * t_cos_az[k]
-                    if dot <= t_cos_sat[k] * math.sqrt(east * east + north * north):
-                        level -= PATTERN_MAX_DB
-                    else:
-                        cross = east * t_cos_az[k] - north * t_sin_az[k]
-                        ratio = math.degrees(math.atan2(abs(cross), dot)) / t_bw_deg[k]
-                        level -= min(12.0 * ratio * ratio, PATTERN_MAX_DB)
+                d_m = _chord_to_m(chord2)
+                loss, used, ext = coef_pair_loss(coef, k, model, d_m / 1000.0, env)
+                level = lvl[k, _L_LEVEL0] - loss - extra
                 out_k[pos] = k
-                out_level[pos] = level
+                out_level[pos] = level - _pattern_db(geo, pat, k, trig)
                 out_loss[pos] = loss
                 out_dist_m[pos] = d_m
                 out_model[pos] = used
@@ -1632,6 +1829,77 @@ def _pair_kernel(
                 pos += 1
         if not fill:
             counts[i] = found
+
+
+@dataclass(frozen=True)
+class _PairList:
+    """In-reach pairs of some villages, grouped by village (:func:`_pairs_in_reach`)."""
+
+    village: npt.NDArray[np.int64]
+    k: npt.NDArray[np.int64]
+    level_dbm: npt.NDArray[np.float64]
+    loss_db: npt.NDArray[np.float64]
+    distance_m: npt.NDArray[np.float64]
+    model: npt.NDArray[np.int64]
+    extrapolated: npt.NDArray[np.bool_]
+
+
+def _pairs_in_reach(
+    ix: npt.NDArray[np.int64],
+    v_lat_r: npt.NDArray[np.float64],
+    v_lon_r: npt.NDArray[np.float64],
+    env: npt.NDArray[np.int64],
+    extra_db: npt.NDArray[np.float64],
+    sectors: _Sectors,
+    mcode: int,
+) -> _PairList:
+    """Every pair of the villages at positions ``ix`` within a sector's reach, with the
+    level (no calibration slope), loss, distance, model and flag of :func:`_pair_kernel`
+    (a counting pass sizes the arrays, a second fills them)."""
+    m = ix.size
+    counts = np.zeros(m, dtype=np.int64)
+    offsets = np.zeros(m, dtype=np.int64)
+    walk = functools.partial(
+        _pair_kernel,
+        v_lat_r[ix],
+        v_lon_r[ix],
+        env[ix],
+        extra_db[ix],
+        sectors.geo,
+        sectors.pat,
+        sectors.lvl,
+        sectors.coef,
+        sectors.cell_start,
+        sectors.grid,
+        mcode,
+    )
+    none_i = np.zeros(0, dtype=np.int64)
+    none_f = np.zeros(0, dtype=np.float64)
+    walk(False, offsets, counts, none_i, none_f, none_f, none_f, none_i, np.zeros(0, np.bool_))
+    total = int(counts.sum())
+    np.cumsum(counts[:-1], out=offsets[1:])
+    out = _PairList(
+        village=np.repeat(ix, counts),
+        k=np.empty(total, dtype=np.int64),
+        level_dbm=np.empty(total),
+        loss_db=np.empty(total),
+        distance_m=np.empty(total),
+        model=np.empty(total, dtype=np.int64),
+        extrapolated=np.empty(total, dtype=np.bool_),
+    )
+    if total:
+        walk(
+            True,
+            offsets,
+            counts,
+            out.k,
+            out.level_dbm,
+            out.loss_db,
+            out.distance_m,
+            out.model,
+            out.extrapolated,
+        )
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -1725,29 +1993,11 @@ def coverage_matrix(
             f"candidates: duplicate tower_id {ids[ids.duplicated()].iloc[0]!r}",
             column="tower_id",
         )
-    v_rows = _rows(villages)
-    v_lon, v_lat = _lonlat(villages, "villages")
+    _, v_lon, v_lat, env = _village_arrays(villages, settings)
     n = len(villages)
-    if "clutter" in villages.columns:
-        env = _codes(
-            villages["clutter"],
-            ENVIRONMENTS,
-            "villages",
-            "clutter",
-            v_rows,
-            missing=ENVIRONMENTS.index(settings.default_clutter),
-        )
-    else:
-        env = np.full(n, ENVIRONMENTS.index(settings.default_clutter), dtype=np.int64)
     extra_db = _clutter_losses(settings)[env]
     sectors = _prepare_sectors(candidates, settings)
-    lon_all = np.concatenate([v_lon, sectors.lon_deg])
-    if lon_all.size and float(lon_all.max() - lon_all.min()) > 180.0:
-        raise SchemaError(
-            "villages and candidates span more than 180° of longitude: data crossing the "
-            "antimeridian is not supported",
-            column="geometry",
-        )
+    _check_longitude_span(v_lon, sectors, "candidates")
     empty_i = np.zeros(0, dtype=np.int64)
     empty_f = np.zeros(0, dtype=np.float64)
     empty_b = np.zeros(0, dtype=np.bool_)
@@ -1766,52 +2016,25 @@ def coverage_matrix(
             n,
             0,
         )
-    v_lat_r = np.radians(v_lat)
-    v_lon_r = np.radians(v_lon)
-    mcode = _kernel_model_code(settings)
-    counts = np.zeros(n, dtype=np.int64)
-    offsets = np.zeros(n, dtype=np.int64)
-    args = (
-        v_lat_r,
-        v_lon_r,
+    pairs = _pairs_in_reach(
+        np.arange(n, dtype=np.int64),
+        np.radians(v_lat),
+        np.radians(v_lon),
         env,
         extra_db,
-        sectors.x,
-        sectors.y,
-        sectors.z,
-        sectors.coslat,
-        sectors.sinlon,
-        sectors.coslon,
-        sectors.coef,
-        sectors.level0_dbm,
-        sectors.reach_chord2,
-        sectors.sectored,
-        sectors.sin_az,
-        sectors.cos_az,
-        sectors.cos_sat,
-        sectors.bw_deg,
-        sectors.cell_start,
-        sectors.lat0,
-        sectors.lon0,
-        sectors.cell_rad,
-        sectors.nrow,
-        sectors.ncol,
-        sectors.search_rad,
-        mcode,
+        sectors,
+        _kernel_model_code(settings),
     )
-    _pair_kernel(
-        *args, False, offsets, counts, empty_i, empty_f, empty_f, empty_f, empty_i, empty_b
+    k, village, level, loss, dist, used, ext = (
+        pairs.k,
+        pairs.village,
+        pairs.level_dbm,
+        pairs.loss_db,
+        pairs.distance_m,
+        pairs.model,
+        pairs.extrapolated,
     )
-    total = int(counts.sum())
-    np.cumsum(counts[:-1], out=offsets[1:])
-    k = np.empty(total, dtype=np.int64)
-    level = np.empty(total)
-    loss = np.empty(total)
-    dist = np.empty(total)
-    used = np.empty(total, dtype=np.int64)
-    ext = np.empty(total, dtype=np.bool_)
-    _pair_kernel(*args, True, offsets, counts, k, level, loss, dist, used, ext)
-    village = np.repeat(np.arange(n, dtype=np.int64), counts)
+    total = k.size
     slope_db = _clutter_slopes(settings)[env]
     if slope_db.any():  # calibration slope, dB per decade of distance (km)
         level = level + slope_db[village] * np.log10(np.maximum(dist / 1000.0, MIN_DISTANCE_KM))

@@ -61,7 +61,7 @@ from numba import prange
 
 from .errors import PropagationRangeError
 from .itm import _as_pfl, _flatten_pfls, _fmt, _numeric_args
-from .propagation import ENVIRONMENTS, _inside
+from .propagation import ENVIRONMENTS, _inside, cached_njit
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -182,13 +182,13 @@ SEA_END_BOTH = -1  # as much at either end
 # --------------------------------------------------------------------------- scalar cores
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _is_urban(enviro: int) -> bool:
     """eHata's urban codes: NLCD 23 (developed, medium) and 24 (developed, high intensity)."""
     return enviro in (NLCD_URBAN_MEDIUM, NLCD_URBAN_HIGH)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _median_core(
     f_mhz: float, hb_m: float, hm_m: float, d_km: float, enviro: int
 ) -> tuple[float, float, float, float]:
@@ -227,7 +227,7 @@ def _median_core(
     return loss, d_bp_km, att_1km, att_100km
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _sigma_core(f_mhz: float, enviro: int) -> float:
     """Location-variability standard deviation, dB (NTIA Sigma_u; Sigma_r = Sigma_u + 2)."""
     lf = math.log10(f_mhz)
@@ -237,7 +237,7 @@ def _sigma_core(f_mhz: float, enviro: int) -> float:
     return sigma_u + 2.0
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _ierf(q: float) -> float:
     """NTIA's inverse complementary normal (the ITM approximation, Abramowitz–Stegun 26.2.23)."""
     x = 0.5 - q
@@ -249,13 +249,13 @@ def _ierf(q: float) -> float:
     return -v if x < 0.0 else v
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _variability_core(f_mhz: float, enviro: int, reliability: float) -> float:
     """Loss added to the median for a reliability (fraction not exceeded), dB."""
     return -_ierf(reliability) * _sigma_core(f_mhz, enviro)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _ridge_core(d1_hzn_km: float, d2_hzn_km: float, h_edge_m: float) -> float:
     """Isolated-ridge correction, dB (NTIA IsolatedRidgeCorrectionFactor; Okumura Fig. 31–32)."""
     alpha = math.sqrt(h_edge_m / 200.0)
@@ -281,14 +281,14 @@ def _ridge_core(d1_hzn_km: float, d2_hzn_km: float, h_edge_m: float) -> float:
     return alpha * k_im
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _rolling_median_core(delta_h_m: float) -> float:
     """Median rolling-hilly-terrain correction, dB (Δh floored at 15 m, where it is ≈ 0)."""
     lg = math.log10(max(delta_h_m, 15.0))
     return -1.5072013 + lg * (8.458676 + -6.102538 * lg)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _rolling_fine_core(
     delta_h_m: float, h_m_gnd_m: float, pfl10_m: float, pfl50_m: float, pfl90_m: float
 ) -> float:
@@ -307,7 +307,7 @@ def _rolling_fine_core(
     return -k_h * (pfl50_m - h_m_gnd_m) / (pfl50_m - pfl90_m)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _slope_core(theta_m_mrad: float, d_km: float) -> float:
     """General-slope correction, dB (Okumura §4.3, Fig. 34)."""
     if theta_m_mrad <= 0.0:
@@ -325,7 +325,7 @@ def _slope_core(theta_m_mrad: float, d_km: float) -> float:
     return theta_m_mrad * (0.35 + (d_km - 30.0) * (0.6 - 0.35) / 30.0)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _sea_curve(beta: float, sea_end: int, betas: np.ndarray, corr: np.ndarray) -> float:
     """Okumura's land–sea correction at one distance curve (30 or 60 km), dB."""
     ist = 0
@@ -340,7 +340,7 @@ def _sea_curve(beta: float, sea_end: int, betas: np.ndarray, corr: np.ndarray) -
     return 0.5 * (corr[0, ist] + corr[1, ist] + (beta - betas[ist]) * (s0 + s1))
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _mixed_core(d_km: float, beta: float, sea_end: int) -> float:
     """Mixed land–sea path correction, dB (Okumura §4.4), linear in d between 30 and 60 km."""
     if beta == 0.0:
@@ -391,7 +391,7 @@ _IV_K_MIXED = 29
 _IV_SIZE = 30
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _mean(pfl: np.ndarray, i_start: int, i_end: int) -> float:
     """Mean of pfl[i_start..i_end] (inclusive), summed in order as NTIA does."""
     total = 0.0
@@ -400,7 +400,7 @@ def _mean(pfl: np.ndarray, i_start: int, i_end: int) -> float:
     return total / (i_end - i_start + 1)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _average_ground(pfl: np.ndarray, hb_m: float, hm_m: float, inter: np.ndarray) -> None:
     """Terminal ground heights above the mean terrain 3–15 km away; effective heights."""
     n = int(pfl[0])
@@ -427,7 +427,7 @@ def _average_ground(pfl: np.ndarray, hb_m: float, hm_m: float, inter: np.ndarray
     inter[_IV_HB_EFF_RAW] = hb_m + h_avg_b
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _terrain_statistics(pfl: np.ndarray, inter: np.ndarray) -> None:
     """10/50/90 % terrain quantiles and Δh over the 10 km at the mobile (or the whole path)."""
     n = int(pfl[0])
@@ -452,7 +452,7 @@ def _terrain_statistics(pfl: np.ndarray, inter: np.ndarray) -> None:
     inter[_IV_DELTA_H] = delta_h
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _least_squares(z: np.ndarray, n_int: int, xi_m: float, x1_m: float, x2_m: float) -> float:
     """Slope term of ITM's least-squares line over z[0..n_int]: returns zn − z0, metres."""
     xn = float(n_int)
@@ -478,7 +478,7 @@ def _least_squares(z: np.ndarray, n_int: int, xi_m: float, x1_m: float, x2_m: fl
     return (a + b * (xn - xb)) - (a - b * xb)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _mobile_slope(pfl: np.ndarray, inter: np.ndarray) -> None:
     """Mean terrain slope at the mobile, mrad (least-squares lines over 5 … 10 km)."""
     n = int(pfl[0])
@@ -508,7 +508,7 @@ def _mobile_slope(pfl: np.ndarray, inter: np.ndarray) -> None:
     inter[_IV_THETA_M] = theta
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _sea_path(pfl: np.ndarray, inter: np.ndarray) -> None:
     """Fraction of profile points at elevation 0 (sea) and the end nearer to it."""
     n = int(pfl[0])
@@ -532,7 +532,7 @@ def _sea_path(pfl: np.ndarray, inter: np.ndarray) -> None:
         inter[_IV_SEA_END] = SEA_END_BOTH
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _horizons(
     pfl: np.ndarray, gme_per_m: float, d_m: float, h_1_m: float, h_2_m: float
 ) -> tuple[float, float]:
@@ -569,7 +569,7 @@ def _horizons(
     return d_a, d_b
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _single_horizon(pfl: np.ndarray, hm_m: float, hb_m: float, inter: np.ndarray) -> None:
     """Whether one obstacle makes both horizons (isolated ridge) and its height h̃_edge, m."""
     n = int(pfl[0])
@@ -594,7 +594,7 @@ def _single_horizon(pfl: np.ndarray, hm_m: float, hb_m: float, inter: np.ndarray
     inter[_IV_HEDGE] = max(hedge, 0.0)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _ehata_kernel(
     pfl: np.ndarray,
     f_mhz: float,
@@ -643,7 +643,7 @@ def _ehata_kernel(
     return loss - k_roll - k_fine - k_slope - k_mixed
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _reversed_pfl(pfl: np.ndarray) -> np.ndarray:
     """The same PFL run from its last point to its first (padding dropped)."""
     n = int(pfl[0])
@@ -655,7 +655,7 @@ def _reversed_pfl(pfl: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@cached_njit(parallel=True)
 def _batch_kernel(
     flat: np.ndarray,
     starts: np.ndarray,
@@ -701,49 +701,49 @@ def _batch_kernel(
 # numpy ufuncs over the scalar cores above (they broadcast; environment as NLCD codes).
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, int64)"], cache=True)
+@numba.vectorize(["float64(float64, float64, float64, float64, int64)"])
 def _median_ufunc(f_mhz: float, hb_m: float, hm_m: float, d_km: float, enviro: int) -> float:
     return _median_core(f_mhz, hb_m, hm_m, d_km, enviro)[0]
 
 
-@numba.vectorize(["float64(float64, float64)"], cache=True)
+@numba.vectorize(["float64(float64, float64)"])
 def _breakpoint_ufunc(f_mhz: float, hb_m: float) -> float:
     return _median_core(f_mhz, hb_m, 3.0, 1.0, NLCD_URBAN_MEDIUM)[1]
 
 
-@numba.vectorize(["float64(float64, int64)"], cache=True)
+@numba.vectorize(["float64(float64, int64)"])
 def _sigma_ufunc(f_mhz: float, enviro: int) -> float:
     return _sigma_core(f_mhz, enviro)
 
 
-@numba.vectorize(["float64(float64, int64, float64)"], cache=True)
+@numba.vectorize(["float64(float64, int64, float64)"])
 def _variability_ufunc(f_mhz: float, enviro: int, reliability: float) -> float:
     return _variability_core(f_mhz, enviro, reliability)
 
 
-@numba.vectorize(["float64(float64, float64, float64)"], cache=True)
+@numba.vectorize(["float64(float64, float64, float64)"])
 def _ridge_ufunc(d1_hzn_km: float, d2_hzn_km: float, h_edge_m: float) -> float:
     return _ridge_core(d1_hzn_km, d2_hzn_km, h_edge_m)
 
 
-@numba.vectorize(["float64(float64)"], cache=True)
+@numba.vectorize(["float64(float64)"])
 def _rolling_median_ufunc(delta_h_m: float) -> float:
     return _rolling_median_core(delta_h_m)
 
 
-@numba.vectorize(["float64(float64, float64, float64, float64, float64)"], cache=True)
+@numba.vectorize(["float64(float64, float64, float64, float64, float64)"])
 def _rolling_fine_ufunc(
     delta_h_m: float, h_m_gnd_m: float, pfl10_m: float, pfl50_m: float, pfl90_m: float
 ) -> float:
     return _rolling_fine_core(delta_h_m, h_m_gnd_m, pfl10_m, pfl50_m, pfl90_m)
 
 
-@numba.vectorize(["float64(float64, float64)"], cache=True)
+@numba.vectorize(["float64(float64, float64)"])
 def _slope_ufunc(theta_m_mrad: float, d_km: float) -> float:
     return _slope_core(theta_m_mrad, d_km)
 
 
-@numba.vectorize(["float64(float64, float64, int64)"], cache=True)
+@numba.vectorize(["float64(float64, float64, int64)"])
 def _mixed_ufunc(d_km: float, beta: float, sea_end: int) -> float:
     return _mixed_core(d_km, beta, sea_end)
 

@@ -47,6 +47,7 @@ import numpy as np
 from numba import prange
 
 from .errors import PropagationRangeError
+from .propagation import cached_njit
 
 __all__ = [
     "ERROR_MESSAGES",
@@ -246,9 +247,25 @@ _IV_A_REF_DB = 9
 _IV_A_FS_DB = 10
 _IV_SIZE = 11
 
+#: Scratch floats of the Δh computation: its resampled profile of ≤ 245 points (PFL
+#: layout) and 2 × 245 for the order statistics.
+_DELTA_H_WORK = 3 * 245 + 2
+
+
 # numba settings: error_model="numpy" keeps C semantics for x / 0 (inf/nan, no
 # exception); no fastmath, so results match the double-precision C++ reference.
-_njit = numba.njit(cache=True, error_model="numpy")
+_njit = cached_njit(error_model="numpy")
+
+#: Paths a thread takes at a time in the batch kernel (scratch is made once per block).
+_BATCH_BLOCK = 8
+#: Blocks a thread takes from the batch at a time (numba's dynamic scheduling).
+_BATCH_CHUNK_BLOCKS = 4
+
+
+@_njit
+def _work_size(n_values: int) -> int:
+    """Scratch floats one p2p path needs, for a PFL of ``n_values`` values (≥ its points)."""
+    return _DELTA_H_WORK + 4 * n_values
 
 
 # --------------------------------------------------------------------------------------
@@ -400,13 +417,17 @@ def _initialize_area(
 
 @_njit
 def _find_horizons(
-    pfl: np.ndarray, a_e_m: float, h_tx_m: float, h_rx_m: float
+    pfl: np.ndarray, a_e_m: float, h_tx_m: float, h_rx_m: float, work: np.ndarray
 ) -> tuple[float, float, float, float]:
     """Horizon angles (rad) and distances (m) of both terminals: ``θ_tx, θ_rx, d_tx, d_rx``.
 
     The earth-curvature term ``d / (2 a_e)`` is computed as ``d · (0.5 / a_e)``: two
-    divisions fewer per profile point (this loop runs 1.5–2× faster), differing from
-    NTIA only by floating-point rounding (about 1 ulp of the angle).
+    divisions fewer per profile point, differing from NTIA only by floating-point
+    rounding (about 1 ulp of the angle). In three passes over ``work`` (≥ 4 · n_points
+    floats of scratch): the distances, accumulated as NTIA does (a chain of additions);
+    the angles (independent divisions, which vectorise); the first largest angle of
+    each end — the values and choices of NTIA's single loop. All NaN when an elevation
+    is not finite (NaN or ±inf): the path cannot be computed.
     """
     n = int(pfl[0])
     xi = pfl[1]
@@ -417,22 +438,36 @@ def _find_horizons(
     # line-of-sight values first [TN101, Eq 6.15]
     theta_tx = (z_rx_m - z_tx_m) / d_m - d_m * half_curvature
     theta_rx = -(z_rx_m - z_tx_m) / d_m - d_m * half_curvature
-    d_hzn_tx_m = d_m
-    d_hzn_rx_m = d_m
+    d_tx = work[0:n]
+    d_rx = work[n : 2 * n]
+    t_tx = work[2 * n : 3 * n]
+    t_rx = work[3 * n : 4 * n]
     d_tx_m = 0.0
     d_rx_m = d_m
     for i in range(1, n):
         d_tx_m = d_tx_m + xi  # accumulated, as NTIA does (same distances to the bit)
         d_rx_m = d_rx_m - xi
+        d_tx[i] = d_tx_m
+        d_rx[i] = d_rx_m
+    n_bad = 0
+    for i in range(1, n):
         elev_m = pfl[i + 2]
-        t_tx = (elev_m - z_tx_m) / d_tx_m - d_tx_m * half_curvature
-        t_rx = -(z_rx_m - elev_m) / d_rx_m - d_rx_m * half_curvature
-        if t_tx > theta_tx:
-            theta_tx = t_tx
-            d_hzn_tx_m = d_tx_m
-        if t_rx > theta_rx:
-            theta_rx = t_rx
-            d_hzn_rx_m = d_rx_m
+        t_tx[i] = (elev_m - z_tx_m) / d_tx[i] - d_tx[i] * half_curvature
+        t_rx[i] = -(z_rx_m - elev_m) / d_rx[i] - d_rx[i] * half_curvature
+        n_bad += (elev_m - elev_m) != 0.0  # NaN or ±inf
+    if n_bad or not (z_tx_m - z_tx_m == 0.0 and z_rx_m - z_rx_m == 0.0):
+        return math.nan, math.nan, math.nan, math.nan
+    i_tx = 0
+    i_rx = 0
+    for i in range(1, n):
+        if t_tx[i] > theta_tx:
+            theta_tx = t_tx[i]
+            i_tx = i
+        if t_rx[i] > theta_rx:
+            theta_rx = t_rx[i]
+            i_rx = i
+    d_hzn_tx_m = d_tx[i_tx] if i_tx > 0 else d_m
+    d_hzn_rx_m = d_rx[i_rx] if i_rx > 0 else d_m
     return theta_tx, theta_rx, d_hzn_tx_m, d_hzn_rx_m
 
 
@@ -542,8 +577,13 @@ def _kth_largest_and_smallest(a: np.ndarray, k: int, scratch: np.ndarray) -> tup
 
 
 @_njit
-def _compute_delta_h_m(pfl: np.ndarray, d_start_m: float, d_end_m: float) -> float:
-    """Terrain irregularity Δh (m): interdecile range of the residuals about a fitted line."""
+def _compute_delta_h_m(
+    pfl: np.ndarray, d_start_m: float, d_end_m: float, work: np.ndarray
+) -> float:
+    """Terrain irregularity Δh (m): interdecile range of the residuals about a fitted line.
+
+    ``work``: at least :data:`_DELTA_H_WORK` floats of scratch.
+    """
     n_pfl = int(pfl[0])
     x_start = d_start_m / pfl[1]
     x_end = d_end_m / pfl[1]
@@ -553,7 +593,7 @@ def _compute_delta_h_m(pfl: np.ndarray, d_start_m: float, d_end_m: float) -> flo
     p10 = min(max(4, p10), 25)  # 10 % index
     n = 10 * p10 - 5
     np_s = float(n - 1)
-    s = np.empty(3 * n + 2)  # resampled profile (PFL layout), then 2n of scratch
+    s = work[: 3 * n + 2]  # resampled profile (PFL layout), then 2n of scratch
     s[0] = np_s
     s[1] = 1.0
     x_end = (x_end - x_start) / np_s
@@ -581,20 +621,25 @@ def _compute_delta_h_m(pfl: np.ndarray, d_start_m: float, d_end_m: float) -> flo
 
 @_njit
 def _quick_pfl(
-    pfl: np.ndarray, gamma_e: float, h_tx_m: float, h_rx_m: float
+    pfl: np.ndarray, gamma_e: float, h_tx_m: float, h_rx_m: float, work: np.ndarray
 ) -> tuple[float, float, float, float, float, float, float, float]:
-    """Path parameters from the profile.
+    """Path parameters from the profile (``work``: :func:`_work_size` floats of scratch).
 
-    Returns ``θ_tx, θ_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, Δh_m, d_m``.
+    Returns ``θ_tx, θ_rx, d_hzn_tx_m, d_hzn_rx_m, h_e_tx_m, h_e_rx_m, Δh_m, d_m``; all but
+    ``d_m`` NaN when an elevation is not finite.
     """
     d_m = pfl[0] * pfl[1]
     n = int(pfl[0])
     a_e_m = 1.0 / gamma_e
-    theta_tx, theta_rx, d_hzn_tx, d_hzn_rx = _find_horizons(pfl, a_e_m, h_tx_m, h_rx_m)
+    theta_tx, theta_rx, d_hzn_tx, d_hzn_rx = _find_horizons(
+        pfl, a_e_m, h_tx_m, h_rx_m, work[_DELTA_H_WORK:]
+    )
+    if math.isnan(theta_tx):  # a non-finite elevation
+        return theta_tx, theta_rx, d_hzn_tx, d_hzn_rx, math.nan, math.nan, math.nan, d_m
     # terrain considered from 15 tower heights or 10 % of the horizon distance [Hufford 1982]
     d_start_m = min(15.0 * h_tx_m, 0.1 * d_hzn_tx)
     d_end_m = d_m - min(15.0 * h_rx_m, 0.1 * d_hzn_rx)
-    delta_h_m = _compute_delta_h_m(pfl, d_start_m, d_end_m)
+    delta_h_m = _compute_delta_h_m(pfl, d_start_m, d_end_m, work)
 
     if d_hzn_tx + d_hzn_rx > 1.5 * d_m:
         # well within line of sight
@@ -1167,46 +1212,18 @@ def _variability_db(
 
 
 @_njit
-def _p2p_kernel(
-    pfl: np.ndarray,
-    h_tx_m: float,
-    h_rx_m: float,
-    climate: int,
-    n_0: float,
-    freq_mhz: float,
-    pol: int,
-    epsilon: float,
-    sigma: float,
-    mdvar: int,
-    time_pct: float,
-    location_pct: float,
-    situation_pct: float,
-    inter: np.ndarray,
-) -> tuple[int, float, int, int]:
-    """One p2p path: ``(return_code, loss_db, warnings, propmode)``; fills ``inter``."""
-    rtn, warnings = _validate_inputs(
-        h_tx_m, h_rx_m, climate, time_pct, location_pct, situation_pct,
-        n_0, freq_mhz, pol, epsilon, sigma, mdvar,
-    )  # fmt: skip
-    if rtn != SUCCESS:
-        return rtn, math.nan, warnings, MODE_NOT_SET
-    inter[_IV_D_KM] = (pfl[0] * pfl[1]) / 1000.0
-    n = int(pfl[0])
-    # mean path elevation, ignoring the first and last 10 %
-    p10 = int(0.1 * n)
-    h_sys_m = 0.0
-    for i in range(p10, n - p10 + 1):
-        h_sys_m += pfl[i + 2]
-    h_sys_m = h_sys_m / (n - 2 * p10 + 1)
-
-    z_g, gamma_e, n_s = _initialize_point_to_point(freq_mhz, h_sys_m, n_0, pol, epsilon, sigma)
-    theta_tx, theta_rx, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, delta_h_m, d_m = _quick_pfl(
-        pfl, gamma_e, h_tx_m, h_rx_m
-    )
-    rtn, a_ref, lr_warnings, propmode = _longley_rice(
-        theta_tx, theta_rx, freq_mhz, z_g, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, gamma_e,
-        n_s, delta_h_m, h_tx_m, h_rx_m, d_m, _MODE_P2P,
-    )  # fmt: skip
+def _reference_to_loss(
+    path: tuple[float, float, float, complex, float, float, float, float, float, float, float,
+                float, float, float, int],
+    climate: int, mdvar: int, time_pct: float, location_pct: float, situation_pct: float,
+    warnings: int, inter: np.ndarray,
+) -> tuple[int, float, int, int]:  # fmt: skip
+    """From the path parameters to the loss, the part p2p and area mode share: reference
+    attenuation (``path``: :func:`_longley_rice`'s arguments), variability and free
+    space; fills ``inter``. Returns ``(return_code, loss_db, warnings, propmode)``."""
+    theta_tx, theta_rx, freq_mhz, _, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx = path[:8]
+    n_s, delta_h_m, d_m = path[9], path[10], path[13]
+    rtn, a_ref, lr_warnings, propmode = _longley_rice(*path)
     warnings |= lr_warnings
     inter[_IV_DELTA_H_M] = delta_h_m
     inter[_IV_N_S] = n_s
@@ -1228,6 +1245,56 @@ def _p2p_kernel(
     inter[_IV_A_FS_DB] = a_fs
     rtn = SUCCESS_WITH_WARNINGS if warnings != 0 else SUCCESS
     return rtn, a_var + a_fs, warnings, propmode
+
+
+@_njit
+def _p2p_kernel(
+    pfl: np.ndarray,
+    h_tx_m: float,
+    h_rx_m: float,
+    climate: int,
+    n_0: float,
+    freq_mhz: float,
+    pol: int,
+    epsilon: float,
+    sigma: float,
+    mdvar: int,
+    time_pct: float,
+    location_pct: float,
+    situation_pct: float,
+    inter: np.ndarray,
+    work: np.ndarray,
+) -> tuple[int, float, int, int]:
+    """One p2p path: ``(return_code, loss_db, warnings, propmode)``; fills ``inter``
+    (``work``: :func:`_work_size` floats of scratch)."""
+    rtn, warnings = _validate_inputs(
+        h_tx_m, h_rx_m, climate, time_pct, location_pct, situation_pct,
+        n_0, freq_mhz, pol, epsilon, sigma, mdvar,
+    )  # fmt: skip
+    if rtn != SUCCESS:
+        return rtn, math.nan, warnings, MODE_NOT_SET
+    inter[_IV_D_KM] = (pfl[0] * pfl[1]) / 1000.0
+    n = int(pfl[0])
+    # mean path elevation, ignoring the first and last 10 %
+    p10 = int(0.1 * n)
+    h_sys_m = 0.0
+    for i in range(p10, n - p10 + 1):
+        h_sys_m += pfl[i + 2]
+    h_sys_m = h_sys_m / (n - 2 * p10 + 1)
+
+    z_g, gamma_e, n_s = _initialize_point_to_point(freq_mhz, h_sys_m, n_0, pol, epsilon, sigma)
+    theta_tx, theta_rx, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, delta_h_m, d_m = _quick_pfl(
+        pfl, gamma_e, h_tx_m, h_rx_m, work
+    )
+    if math.isnan(theta_tx):
+        return _CODE_NONFINITE_PROFILE, math.nan, warnings, MODE_NOT_SET
+    path = (
+        theta_tx, theta_rx, freq_mhz, z_g, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, gamma_e,
+        n_s, delta_h_m, h_tx_m, h_rx_m, d_m, _MODE_P2P,
+    )  # fmt: skip
+    return _reference_to_loss(
+        path, climate, mdvar, time_pct, location_pct, situation_pct, warnings, inter
+    )
 
 
 @_njit
@@ -1270,34 +1337,16 @@ def _area_kernel(
     h_e_tx, d_hzn_tx, theta_tx = _initialize_area(tx_siting, gamma_e, delta_h_m, h_tx_m)
     h_e_rx, d_hzn_rx, theta_rx = _initialize_area(rx_siting, gamma_e, delta_h_m, h_rx_m)
     d_m = d_km * 1000.0
-    rtn, a_ref, lr_warnings, propmode = _longley_rice(
+    path = (
         theta_tx, theta_rx, freq_mhz, z_g, d_hzn_tx, d_hzn_rx, h_e_tx, h_e_rx, gamma_e,
         n_s, delta_h_m, h_tx_m, h_rx_m, d_m, _MODE_AREA,
     )  # fmt: skip
-    warnings |= lr_warnings
-    inter[_IV_DELTA_H_M] = delta_h_m
-    inter[_IV_N_S] = n_s
-    inter[_IV_H_E_TX_M] = h_e_tx
-    inter[_IV_H_E_RX_M] = h_e_rx
-    inter[_IV_D_HZN_TX_M] = d_hzn_tx
-    inter[_IV_D_HZN_RX_M] = d_hzn_rx
-    inter[_IV_THETA_HZN_TX] = theta_tx
-    inter[_IV_THETA_HZN_RX] = theta_rx
-    if rtn != SUCCESS:
-        return rtn, math.nan, warnings, MODE_NOT_SET
-    a_fs = _free_space_loss_db(d_m, freq_mhz)
-    a_var, var_warnings = _variability_db(
-        time_pct, location_pct, situation_pct, h_e_tx, h_e_rx, delta_h_m,
-        freq_mhz, d_m, a_ref, climate, mdvar,
-    )  # fmt: skip
-    warnings |= var_warnings
-    inter[_IV_A_REF_DB] = a_ref
-    inter[_IV_A_FS_DB] = a_fs
-    rtn = SUCCESS_WITH_WARNINGS if warnings != 0 else SUCCESS
-    return rtn, a_fs + a_var, warnings, propmode
+    return _reference_to_loss(
+        path, climate, mdvar, time_pct, location_pct, situation_pct, warnings, inter
+    )
 
 
-@numba.njit(cache=True, error_model="numpy", parallel=True)
+@cached_njit(error_model="numpy", parallel=True)
 def _p2p_batch_kernel(
     flat: np.ndarray,
     starts: np.ndarray,
@@ -1322,27 +1371,27 @@ def _p2p_batch_kernel(
     """Many p2p paths in parallel; path ``i``'s PFL is ``flat[starts[i]:ends[i]]``.
 
     A path whose used elevations are not all finite gets code
-    ``_CODE_NONFINITE_PROFILE`` and is not computed.
+    ``_CODE_NONFINITE_PROFILE`` (found by the horizon pass, before the rest is computed).
+    Paths go to the threads in blocks of :data:`_BATCH_BLOCK`, each with its own scratch.
     """
-    for i in prange(starts.shape[0]):
-        pfl = flat[starts[i] : ends[i]]
-        n_nonfinite = 0
-        for j in range(2, int(pfl[0]) + 3):  # no early exit: the loop vectorises
-            n_nonfinite += 0 if abs(pfl[j]) < math.inf else 1
-        if n_nonfinite:
-            out_loss_db[i] = math.nan
-            out_code[i] = _CODE_NONFINITE_PROFILE
-            continue
+    n_paths = starts.shape[0]
+    n_blocks = (n_paths + _BATCH_BLOCK - 1) // _BATCH_BLOCK
+    width = 0
+    for i in range(n_paths):
+        width = max(width, ends[i] - starts[i])
+    for b in prange(n_blocks):
         inter = np.empty(_IV_SIZE)
-        rtn, loss, warnings, mode = _p2p_kernel(
-            pfl, h_tx_m[i], h_rx_m[i], climate[i], n_0[i], freq_mhz[i], pol[i],
-            epsilon[i], sigma[i], mdvar[i], time_pct[i], location_pct[i],
-            situation_pct[i], inter,
-        )  # fmt: skip
-        out_loss_db[i] = loss
-        out_warnings[i] = warnings
-        out_code[i] = rtn
-        out_mode[i] = mode
+        work = np.empty(_work_size(width))
+        for i in range(b * _BATCH_BLOCK, min(n_paths, (b + 1) * _BATCH_BLOCK)):
+            rtn, loss, warnings, mode = _p2p_kernel(
+                flat[starts[i] : ends[i]], h_tx_m[i], h_rx_m[i], climate[i], n_0[i],
+                freq_mhz[i], pol[i], epsilon[i], sigma[i], mdvar[i], time_pct[i],
+                location_pct[i], situation_pct[i], inter, work,
+            )  # fmt: skip
+            out_loss_db[i] = loss
+            out_warnings[i] = warnings
+            out_code[i] = rtn
+            out_mode[i] = mode
 
 
 # --------------------------------------------------------------------------------------
@@ -1702,7 +1751,7 @@ def itm_p2p_db(
     code, loss, warnings, mode = _p2p_kernel(
         arr, v["h_tx_m"], v["h_rx_m"], int(v["climate"]), v["n_0_nunits"], v["freq_mhz"],
         int(v["pol"]), v["epsilon"], v["sigma_s_per_m"], int(v["mdvar"]), v["time_pct"],
-        v["location_pct"], v["situation_pct"], inter,
+        v["location_pct"], v["situation_pct"], inter, np.empty(_work_size(arr.size)),
     )  # fmt: skip
     if code >= ERROR_TX_TERMINAL_HEIGHT:
         _raise_kernel_error(code, model=model, detail=_kernel_error_detail(code, inter, v))
@@ -1813,6 +1862,15 @@ def _raise_strict(
     )
 
 
+def _concatenate_1d(
+    pfls: np.ndarray | Sequence[np.ndarray | Sequence[float]],
+) -> np.ndarray | None:
+    """The PFLs end to end as float64 when every one is a 1-D array (else None)."""
+    if not pfls or not all(isinstance(p, np.ndarray) and p.ndim == 1 for p in pfls):
+        return None
+    return np.concatenate(pfls).astype(np.float64, copy=False)
+
+
 def _flatten_pfls(
     pfls: np.ndarray | Sequence[np.ndarray | Sequence[float]], *, model: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1828,16 +1886,21 @@ def _flatten_pfls(
         starts = np.arange(n_paths, dtype=np.int64) * width
         ends = starts + width
     else:
-        rows = [np.asarray(p, dtype=np.float64) for p in pfls]
-        for i, r in enumerate(rows):
-            if r.ndim != 1:
-                raise PropagationRangeError(
-                    f"{model}: pfls[{i}] must be a 1-D PFL array; got shape {r.shape}"
-                )
-        sizes = np.array([r.size for r in rows], dtype=np.int64)
+        joined = _concatenate_1d(pfls)
+        if joined is not None:  # a sequence of 1-D PFLs (the usual case): sizes in one go
+            flat = joined
+            sizes = np.fromiter(map(len, pfls), dtype=np.int64, count=len(pfls))
+        else:
+            rows = [np.asarray(p, dtype=np.float64) for p in pfls]
+            for i, r in enumerate(rows):
+                if r.ndim != 1:
+                    raise PropagationRangeError(
+                        f"{model}: pfls[{i}] must be a 1-D PFL array; got shape {r.shape}"
+                    )
+            sizes = np.array([r.size for r in rows], dtype=np.int64)
+            flat = np.concatenate(rows) if rows else np.empty(0)
         ends = np.cumsum(sizes)
         starts = ends - sizes
-        flat = np.concatenate(rows) if rows else np.empty(0)
     short = np.flatnonzero(ends - starts < 4)
     if short.size:
         i = int(short[0])
@@ -1920,13 +1983,16 @@ def itm_p2p_batch(
     code = np.zeros(n, dtype=np.int64)
     mode = np.zeros(n, dtype=np.int64)
     if n:
-        _p2p_batch_kernel(
-            flat, starts, ends, args["h_tx_m"], args["h_rx_m"], iargs["climate"],
-            args["n_0_nunits"], args["freq_mhz"], iargs["pol"], args["epsilon"],
-            args["sigma_s_per_m"], iargs["mdvar"], args["time_pct"], args["location_pct"],
-            args["situation_pct"],
-            loss, warnings, code, mode,
-        )  # fmt: skip
+        # blocks handed out a few at a time: a thread the machine slows down (a shared
+        # machine) holds up the batch less than with one fixed share per thread
+        with numba.parallel_chunksize(_BATCH_CHUNK_BLOCKS):
+            _p2p_batch_kernel(
+                flat, starts, ends, args["h_tx_m"], args["h_rx_m"], iargs["climate"],
+                args["n_0_nunits"], args["freq_mhz"], iargs["pol"], args["epsilon"],
+                args["sigma_s_per_m"], iargs["mdvar"], args["time_pct"], args["location_pct"],
+                args["situation_pct"],
+                loss, warnings, code, mode,
+            )  # fmt: skip
     nonfinite = np.flatnonzero(code == _CODE_NONFINITE_PROFILE)
     if nonfinite.size:
         raise PropagationRangeError(
@@ -1944,6 +2010,7 @@ def itm_p2p_batch(
             flat[starts[i] : ends[i]], v["h_tx_m"], v["h_rx_m"], int(v["climate"]), v["n_0_nunits"],
             v["freq_mhz"], int(v["pol"]), v["epsilon"], v["sigma_s_per_m"], int(v["mdvar"]),
             v["time_pct"], v["location_pct"], v["situation_pct"], inter,
+            np.empty(_work_size(int(ends[i] - starts[i]))),
         )  # fmt: skip
         if failed.size:
             detail = _kernel_error_detail(int(code[i]), inter, v)

@@ -25,7 +25,11 @@ through per-transmitter coefficients computed from the same cores (see
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numba
 import numpy as np
@@ -599,6 +603,75 @@ def loss_coefficients(freq_mhz: ArrayLike, hb_m: ArrayLike, hm_m: ArrayLike) -> 
     return coef
 
 
+# --------------------------------------------------------------------------- numba cache
+# numba keys a function's on-disk cache on the source of the file that defines it, not
+# on the files of the numba functions it calls (and inlines): a kernel of analysis.py
+# cached before propagation.py changed would keep the old model. ``cached_njit`` adds
+# the content hash of the files named in ``depends_on`` to the cache key, and leaves a
+# function uncached (compiled per process, never an import error) when no cache
+# directory is writable. Where the cache goes is numba's choice: ``NUMBA_CACHE_DIR``
+# when set, else ``__pycache__`` beside the module when writable (the editable install),
+# else the user's cache directory (``~/.cache/numba``).
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _files_digest(paths: Iterable[str | Path]) -> str:
+    """SHA-256 over the bytes of ``paths`` (a missing file counts by its name)."""
+    h = hashlib.sha256()
+    for path in paths:
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            h.update(b"missing:" + str(path).encode())
+    return h.hexdigest()
+
+
+try:
+    from numba.core.caching import FunctionCache as _FunctionCache
+
+    class _KeyedFunctionCache(_FunctionCache):  # type: ignore[misc]
+        """numba's per-function cache with ``extra_key`` in every index key; a failed
+        write (cache directory gone read-only) keeps the compiled code, unsaved."""
+
+        def __init__(self, py_func: Callable[..., Any], extra_key: str) -> None:
+            self._extra_key = extra_key
+            super().__init__(py_func)
+
+        def _index_key(self, sig: Any, codegen: Any) -> Any:
+            return (*super()._index_key(sig, codegen), self._extra_key)
+
+        def save_overload(self, sig: Any, data: Any) -> None:
+            with contextlib.suppress(OSError):
+                super().save_overload(sig, data)
+
+except ImportError:  # pragma: no cover - a numba without this class: no cache
+    _KeyedFunctionCache = None  # type: ignore[assignment,misc]
+
+
+def cached_njit(*, depends_on: Iterable[str | Path] = (), **options: Any) -> Callable[[_F], _F]:
+    """``numba.njit(**options)`` with an on-disk cache that follows its dependencies.
+
+    The cache is also invalidated when a file of ``depends_on`` changes (the modules
+    whose numba functions the decorated one calls). With no writable cache directory
+    the function is compiled in each process instead (no error).
+    """
+    deps = tuple(depends_on)
+
+    def wrap(func: _F) -> _F:
+        disp = numba.njit(cache=False, **options)(func)
+        if _KeyedFunctionCache is not None and hasattr(disp, "py_func"):
+            # numba raises RuntimeError "no locator available" when nowhere is writable
+            with contextlib.suppress(RuntimeError, OSError):
+                disp._cache = _KeyedFunctionCache(disp.py_func, _files_digest(deps))
+        return disp  # type: ignore[no-any-return]
+
+    return wrap
+
+
+#: This file, for the ``depends_on`` of kernels that call its numba functions.
+PROPAGATION_SOURCE = Path(__file__)
+
 _HF1 = HATA_RANGE["freq_mhz"][1]
 _CF1 = COST231_RANGE["freq_mhz"][1]
 _HD0, _HD1 = HATA_RANGE["d_km"]
@@ -607,67 +680,107 @@ _RD1_KM_NLOS = RMA_RANGE["d2d_m_nlos"][1] / 1000.0
 _RD1_KM_LOS = RMA_RANGE["d2d_m_los"][1] / 1000.0
 
 
-@numba.njit(cache=True, inline="always")
+@cached_njit(inline="always")
+def rma_max_km(env: int) -> float:
+    """RMa's largest distance (km) for the path state of ``env`` (LOS for open_rural)."""
+    return _RD1_KM_LOS if env == ENV_OPEN_RURAL else _RD1_KM_NLOS
+
+
+@cached_njit(inline="always")
 def _rma_distance_ok(d_km: float, env: int) -> bool:
-    """RMa's distance range for the path state of ``env`` (LOS for open_rural)."""
-    top = _RD1_KM_LOS if env == ENV_OPEN_RURAL else _RD1_KM_NLOS
-    return _RD0_KM <= d_km <= top
+    """RMa's distance range for the path state of ``env``."""
+    return _RD0_KM <= d_km <= rma_max_km(env)
 
 
-@numba.njit(cache=True, inline="always")
-def coef_pair_loss(
-    coef: FloatArray, k: int, model: int, d_km: float, env: int
-) -> tuple[float, int, bool]:
-    """Loss of transmitter row ``k`` at ``d_km`` in environment ``env`` (numba).
+@cached_njit(inline="always")
+def extrapolation_masks(model: int, env: int) -> tuple[int, int, bool]:
+    """How a pair's model can be in range, for :func:`pair_extrapolated` (numba).
 
-    Returns ``(loss_db, model_code, extrapolated)`` with the rules of
-    :func:`path_loss_db`; what the best-server kernel calls per pair.
+    Returns ``(mask_hata_d, mask_rma_d, never)``: the pair is in range when its
+    transmitter's ``COEF_FLAGS`` has a bit of ``mask_hata_d`` and its distance is in
+    Hata's 1–20 km, or a bit of ``mask_rma_d`` and a distance in RMa's range for the
+    path state of ``env``; ``never``: the model is never extrapolated (free space).
     """
-    d = max(d_km, MIN_DISTANCE_KM)
-    flags = int(coef[k, COEF_FLAGS])
-    hata_d = _HD0 <= d <= _HD1
-    if model == MODEL_AUTO:
-        rural = env in (ENV_SUBURBAN, ENV_OPEN_RURAL)
-        rma_d = _rma_distance_ok(d, env)
-        if (flags & 1) != 0 and hata_d:
-            used, ext = MODEL_HATA, False
-        elif (flags & 2) != 0 and hata_d:
-            used, ext = MODEL_COST231, False
-        elif rural and (flags & 4) != 0 and rma_d:
-            used, ext = MODEL_RMA, False
-        else:
-            ext = True
-            f = coef[k, COEF_FREQ]
-            if (flags & 1) != 0:  # only the distance is outside: extrapolate that
-                used = MODEL_HATA
-            elif (flags & 2) != 0:
-                used = MODEL_COST231
-            elif rural and (flags & 4) != 0:
-                used = MODEL_RMA
-            elif f <= _HF1:
-                used = MODEL_HATA
-            elif f <= _CF1 or not rural:
-                used = MODEL_COST231
-            else:
-                used = MODEL_RMA
-    else:
-        used = model
-        if model == MODEL_HATA:
-            ext = not ((flags & 1) != 0 and hata_d)
-        elif model == MODEL_COST231:
-            ext = not ((flags & 2) != 0 and hata_d)
-        elif model == MODEL_RMA:
-            ext = not ((flags & 4) != 0 and _rma_distance_ok(d, env))
-        else:
-            ext = False
-    log_d = np.log10(d)
+    if model == MODEL_AUTO:  # Hata or COST-231 in their boxes, RMa for the rural types
+        return 3, 4 if env in (ENV_SUBURBAN, ENV_OPEN_RURAL) else 0, False
+    if model == MODEL_HATA:
+        return 1, 0, False
+    if model == MODEL_COST231:
+        return 2, 0, False
+    if model == MODEL_RMA:
+        return 0, 4, False
+    return 0, 0, True
+
+
+@cached_njit(inline="always")
+def extrapolated_by_masks(
+    flags: int, masks: tuple[int, int, bool], hata_d: bool, rma_d: bool
+) -> bool:
+    """:func:`pair_extrapolated` from :func:`extrapolation_masks` and whether the distance
+    is in Hata's 1–20 km (``hata_d``) and in RMa's range (``rma_d``); branch-free."""
+    mask_h, mask_r, never = masks
+    return not never and ((flags & mask_h) * int(hata_d) | (flags & mask_r) * int(rma_d)) == 0
+
+
+@cached_njit(inline="always")
+def pair_extrapolated(flags: int, model: int, d_km: float, env: int) -> bool:
+    """Whether the model :func:`pair_model` picks for the pair is outside its validity
+    range (``d_km`` ≥ 10 m; numba)."""
+    return extrapolated_by_masks(
+        flags,
+        extrapolation_masks(model, env),
+        _HD0 <= d_km <= _HD1,
+        _rma_distance_ok(d_km, env),
+    )
+
+
+@cached_njit(inline="always")
+def pair_model(flags: int, freq_mhz: float, model: int, d_km: float, env: int) -> tuple[int, bool]:
+    """Model used for one pair and whether it is extrapolated (numba).
+
+    ``flags`` is a transmitter's ``COEF_FLAGS`` value, ``freq_mhz`` its frequency,
+    ``d_km`` the distance already raised to :data:`MIN_DISTANCE_KM`. The rules of
+    :func:`path_loss_db`: with "auto" the first model whose box holds the pair (Hata,
+    COST-231, RMa for the rural types), else the nearest, extrapolated.
+    """
+    ext = pair_extrapolated(flags, model, d_km, env)
+    if model != MODEL_AUTO:
+        return model, ext
+    hata_d = _HD0 <= d_km <= _HD1
+    rural = env in (ENV_SUBURBAN, ENV_OPEN_RURAL)
+    if (flags & 1) != 0 and hata_d:
+        return MODEL_HATA, ext
+    if (flags & 2) != 0 and hata_d:
+        return MODEL_COST231, ext
+    if rural and (flags & 4) != 0 and _rma_distance_ok(d_km, env):
+        return MODEL_RMA, ext
+    # no box holds it: first a model that the pair misses in distance only (the distance
+    # laws extrapolate smoothly), else by frequency band
+    if (flags & 1) != 0:
+        return MODEL_HATA, ext
+    if (flags & 2) != 0:
+        return MODEL_COST231, ext
+    if rural and (flags & 4) != 0:
+        return MODEL_RMA, ext
+    if freq_mhz <= _HF1:
+        return MODEL_HATA, ext
+    if freq_mhz <= _CF1 or not rural:
+        return MODEL_COST231, ext
+    return MODEL_RMA, ext
+
+
+@cached_njit(inline="always")
+def pair_model_loss(coef: FloatArray, k: int, used: int, d_km: float, env: int) -> float:
+    """Loss (dB) of transmitter row ``k`` by model ``used`` at ``d_km`` (≥ 10 m) in
+    ``env``, floored at free space (numba; see :func:`path_loss_db`)."""
+    log_d = np.log10(d_km)
     free = coef[k, COEF_FSPL] + 20.0 * log_d
     if used == MODEL_HATA:
         loss = coef[k, COEF_HATA_A + env] + coef[k, COEF_HATA_B] * log_d
     elif used == MODEL_COST231:
         loss = coef[k, COEF_COST_A + env] + coef[k, COEF_COST_B] * log_d
     elif used == MODEL_RMA:
-        d2d = d * 1000.0
+        d2d = d_km * 1000.0
         d3d = np.sqrt(d2d * d2d + coef[k, COEF_RMA_DH2])
         l3 = np.log10(d3d)
         if d2d <= coef[k, COEF_RMA_DBP]:
@@ -678,10 +791,61 @@ def coef_pair_loss(
             loss = max(loss, coef[k, COEF_RMA_KN] + coef[k, COEF_RMA_SN] * l3)
     else:
         loss = free
-    return max(loss, free), used, ext
+    return max(loss, free)
 
 
-@numba.njit(cache=True)
+@cached_njit(inline="always")
+def pair_model_loss_floor(coef: FloatArray, k: int, used: int, d_km: float, env: int) -> float:
+    """A lower bound (dB) of :func:`pair_model_loss` by model ``used`` over every
+    distance ≥ ``d_km`` (≥ 10 m; numba).
+
+    Each formula grows with distance (Hata/COST-231: slope ≥ 0; RMa: PL1 up to the
+    breakpoint, PL2 beyond it, PL'_NLOS, all in d3D ≥ d2D), so the bound is the loss
+    at ``d_km`` — for RMa LOS below the breakpoint, the smaller of PL1 there and PL2
+    just past the breakpoint. A formula with a negative slope (none with real inputs)
+    contributes nothing beyond free space.
+    """
+    log_d = np.log10(d_km)
+    free = coef[k, COEF_FSPL] + 20.0 * log_d
+    loss = -np.inf
+    if used == MODEL_HATA:
+        if coef[k, COEF_HATA_B] >= 0.0:
+            loss = coef[k, COEF_HATA_A + env] + coef[k, COEF_HATA_B] * log_d
+    elif used == MODEL_COST231:
+        if coef[k, COEF_COST_B] >= 0.0:
+            loss = coef[k, COEF_COST_A + env] + coef[k, COEF_COST_B] * log_d
+    elif used == MODEL_RMA:
+        d2d = d_km * 1000.0
+        dh2 = coef[k, COEF_RMA_DH2]
+        d3d = np.sqrt(d2d * d2d + dh2)
+        l3 = np.log10(d3d)
+        d_bp = coef[k, COEF_RMA_DBP]
+        pl2_bp = coef[k, COEF_RMA_K2] + 40.0 * np.log10(np.sqrt(d_bp * d_bp + dh2))
+        if d2d > d_bp:
+            loss = coef[k, COEF_RMA_K2] + 40.0 * l3
+        elif coef[k, COEF_RMA_S1] >= 0.0 and coef[k, COEF_RMA_C1] >= 0.0:
+            pl1 = coef[k, COEF_RMA_K1] + coef[k, COEF_RMA_S1] * l3 + coef[k, COEF_RMA_C1] * d3d
+            loss = min(pl1, pl2_bp)
+        if env != ENV_OPEN_RURAL and coef[k, COEF_RMA_SN] >= 0.0:
+            loss = max(loss, coef[k, COEF_RMA_KN] + coef[k, COEF_RMA_SN] * l3)
+    return max(loss, free)
+
+
+@cached_njit(inline="always")
+def coef_pair_loss(
+    coef: FloatArray, k: int, model: int, d_km: float, env: int
+) -> tuple[float, int, bool]:
+    """Loss of transmitter row ``k`` at ``d_km`` in environment ``env`` (numba).
+
+    Returns ``(loss_db, model_code, extrapolated)`` with the rules of
+    :func:`path_loss_db` (:func:`pair_model`, then :func:`pair_model_loss`).
+    """
+    d = max(d_km, MIN_DISTANCE_KM)
+    used, ext = pair_model(int(coef[k, COEF_FLAGS]), coef[k, COEF_FREQ], model, d, env)
+    return pair_model_loss(coef, k, used, d, env), used, ext
+
+
+@cached_njit()
 def _path_loss_loop(
     model: int,
     coef: FloatArray,
@@ -823,13 +987,17 @@ __all__ = [
     "MIN_DISTANCE_KM",
     "MODEL_CHOICES",
     "MODEL_NAMES",
+    "PROPAGATION_SOURCE",
     "RMA_RANGE",
     "TERRAIN_MODEL_NAMES",
     "PathLoss",
+    "cached_njit",
     "coef_pair_loss",
     "cost231_hata_db",
     "cost231_in_range",
     "environment_codes",
+    "extrapolated_by_masks",
+    "extrapolation_masks",
     "fspl_db",
     "fspl_in_range",
     "fspl_reach_km",
@@ -837,7 +1005,12 @@ __all__ = [
     "loss_coefficients",
     "model_code",
     "okumura_hata_db",
+    "pair_extrapolated",
+    "pair_model",
+    "pair_model_loss",
+    "pair_model_loss_floor",
     "path_loss_db",
     "rma_38901_db",
     "rma_in_range",
+    "rma_max_km",
 ]

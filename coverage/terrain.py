@@ -53,7 +53,7 @@ from rasterio.windows import Window
 
 from .errors import CRSError, InputFileError, PropagationRangeError, ScenarioError
 from .itm import itm_p2p_batch_db
-from .propagation import fspl_db
+from .propagation import cached_njit, fspl_db
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -212,7 +212,7 @@ class Profiles:
         return np.arange(n, dtype=np.float64) * self.pfl[i, 1]
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _slerp_deg(
     ax: float, ay: float, az: float, bx: float, by: float, bz: float, omega: float,
     sin_omega: float, t: float,
@@ -233,7 +233,7 @@ def _slerp_deg(
     )
 
 
-@numba.njit(parallel=True, cache=True)
+@cached_njit(parallel=True)
 def _great_circle_points(
     lon0_deg: FloatArray,
     lat0_deg: FloatArray,
@@ -305,7 +305,7 @@ def _great_circle_points(
         lat_out[k0 + m] = lat1_deg[i]
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _to_pixels(
     x: FloatArray, y: FloatArray, a: float, b: float, c: float, d: float, e: float, f: float,
     width: float, height: float,
@@ -336,7 +336,7 @@ def _to_pixels(
     return found, c_min, c_max, r_min, r_max
 
 
-@numba.njit(parallel=True, cache=True)
+@cached_njit(parallel=True)
 def _bilinear_profiles(
     grid: npt.NDArray[np.float32],
     col_px: FloatArray,
@@ -616,7 +616,7 @@ def knife_edge_j_db(nu: npt.ArrayLike) -> FloatArray:
     return np.asarray(np.where(v > NU_MIN, j, np.where(np.isnan(v), np.nan, 0.0)))
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _j_db(nu: float) -> float:
     if nu <= NU_MIN:
         return 0.0
@@ -624,14 +624,14 @@ def _j_db(nu: float) -> float:
     return 6.9 + 20.0 * math.log10(math.sqrt(x * x + 1.0) + x)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _nu_of(key: float, span_m: float, lam_m: float) -> float:
     """ν from the ranking key ``h·|h| / (d1 d2)`` of a sub-path of length ``span_m``."""
     v = math.sqrt(abs(key) * 2.0 * span_m / lam_m)
     return v if key >= 0.0 else -v
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _main_edge(
     z: FloatArray,
     i0: int,
@@ -668,7 +668,7 @@ def _main_edge(
     return best_j, best_key
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _edge_nu(
     z: FloatArray, i0: int, j: int, i1: int, ha: float, hb: float, step: float,
     inv_2ka: float, lam: float,
@@ -680,7 +680,7 @@ def _edge_nu(
     return h * math.sqrt(2.0 * (d1 + d2) / (lam * d1 * d2))
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _knife_edge_one(
     z: FloatArray, n: int, step: float, ha: float, hb: float, lam: float, inv_2ka: float,
     method: int,
@@ -728,7 +728,19 @@ def _knife_edge_one(
     return loss + _j_db(_edge_nu(z, left_i, jm, right_i, left_h, right_h, step, inv_2ka, lam))
 
 
-@numba.njit(parallel=True, cache=True)
+#: Paths a thread takes at a time in the knife-edge and line-of-sight batches.
+_PATHS_PER_CHUNK = 64
+
+
+def _in_chunks(kernel: Any, *args: Any) -> None:
+    """Run a parallel batch kernel handing paths out :data:`_PATHS_PER_CHUNK` at a time
+    (numba's dynamic scheduling: a thread slowed down on a shared machine holds the
+    batch up less than with one fixed share per thread)."""
+    with numba.parallel_chunksize(_PATHS_PER_CHUNK):
+        kernel(*args)
+
+
+@cached_njit(parallel=True)
 def _knife_edge_batch(
     pfl: FloatArray,
     h_tx_m: FloatArray,
@@ -750,7 +762,7 @@ def _knife_edge_batch(
             out[i] = _knife_edge_one(z, n, step, ha, hb, lam_m[i], inv_2ka, method)
 
 
-@numba.njit(parallel=True, cache=True)
+@cached_njit(parallel=True)
 def _los_batch(
     pfl: FloatArray,
     h_tx_m: FloatArray,
@@ -869,15 +881,10 @@ def knife_edge_loss_db(
     lam = _wavelength_m(_per_path(freq_mhz, n, "freq_mhz", what), what)
     out = np.empty(n)
     if n:
-        _knife_edge_batch(
-            arr,
-            _per_path(h_tx_m, n, "h_tx_m", what),
-            _per_path(h_rx_m, n, "h_rx_m", what),
-            lam,
-            inv_2ka,
-            KNIFE_EDGE_METHODS.index(method),
-            out,
-        )
+        h_tx = _per_path(h_tx_m, n, "h_tx_m", what)
+        h_rx = _per_path(h_rx_m, n, "h_rx_m", what)
+        method_code = KNIFE_EDGE_METHODS.index(method)
+        _in_chunks(_knife_edge_batch, arr, h_tx, h_rx, lam, inv_2ka, method_code, out)
     return out
 
 
@@ -911,15 +918,9 @@ def line_of_sight(
         lam = _wavelength_m(_per_path(freq_mhz, n, "freq_mhz", what), what)
     out = np.empty(n, dtype=np.bool_)
     if n:
-        _los_batch(
-            arr,
-            _per_path(h_tx_m, n, "h_tx_m", what),
-            _per_path(h_rx_m, n, "h_rx_m", what),
-            lam,
-            float(fresnel_fraction),
-            inv_2ka,
-            out,
-        )
+        h_tx = _per_path(h_tx_m, n, "h_tx_m", what)
+        h_rx = _per_path(h_rx_m, n, "h_rx_m", what)
+        _in_chunks(_los_batch, arr, h_tx, h_rx, lam, float(fresnel_fraction), inv_2ka, out)
     return out
 
 

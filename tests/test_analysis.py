@@ -542,18 +542,20 @@ def test_equal_levels_break_ties_by_tower_id() -> None:
         assert assess_villages(v, towers_gdf(order)).villages["best_tower_id"].iloc[0] == "A1"
 
 
-def _random_case(seed: int) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
+def _random_case(
+    seed: int, n_villages: int = 40, n_towers: int = 70
+) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     rng = np.random.default_rng(seed)
     envs = ["urban_large", "urban_small_medium", "suburban", "open_rural", None]
     rows = [
         {"lon": float(rng.uniform(104.9, 105.3)), "lat": float(rng.uniform(20.9, 21.3)),
          "clutter": envs[int(rng.integers(0, 5))], "electrified": bool(rng.random() < 0.5)}
-        for _ in range(40)
+        for _ in range(n_villages)
     ]  # fmt: skip
     ops = ["Viettel", "VNPT", "MobiFone", "Vietnamobile"]
     bands = {"2G": [900.0], "3G": [2100.0], "4G": [700.0, 900.0, 1800.0, 2600.0], "5G": [3500.0]}
     ts = []
-    for k in range(70):
+    for k in range(n_towers):
         tech = ["2G", "3G", "4G", "4G", "5G"][int(rng.integers(0, 5))]
         sectored = rng.random() < 0.7
         ts.append(
@@ -570,12 +572,24 @@ def _random_case(seed: int) -> tuple[gpd.GeoDataFrame, list[dict[str, Any]]]:
     return villages_gdf(rows), ts
 
 
-def test_matches_a_brute_force_per_pair_reference() -> None:
-    villages, ts = _random_case(11)
+@pytest.mark.parametrize(
+    ("seed", "n_villages", "n_towers", "min_pairs"),
+    [
+        (11, 40, 70, 300),  # the grid search (466 pairs)
+        # dense: ~60 sectors per village, most skipped by the kernel's pre-tests
+        (3, 30, 1500, 1500),
+    ],
+)
+def test_matches_a_brute_force_per_pair_reference(
+    seed: int, n_villages: int, n_towers: int, min_pairs: int
+) -> None:
+    villages, ts = _random_case(seed, n_villages, n_towers)
     s = AnalysisSettings(max_reach_km=15.0)
-    v = assess_villages(villages, towers_gdf(ts), s).villages
+    result = assess_villages(villages, towers_gdf(ts), s)
+    v = result.villages
     thresholds = {"2G": -95.0, "3G": -100.0, "4G": -110.0, "5G": -110.0}
     n_pairs = 0
+    n_extrapolated = 0
     for i, vil in enumerate(villages.itertuples()):
         env = vil.clutter if isinstance(vil.clutter, str) else "open_rural"
         lon, lat = vil.geometry.x, vil.geometry.y
@@ -589,9 +603,11 @@ def test_matches_a_brute_force_per_pair_reference() -> None:
                 10 ** ((lvl0 - thresholds[t["technology"]] + 10 - fspl(t["frequency_mhz"], 1))
                        / 20), s.max_reach_km
             )  # fmt: skip
-            if haversine_m(t["lon"], t["lat"], lon, lat) > reach_km * 1000:
+            d_m = haversine_m(t["lon"], t["lat"], lon, lat)
+            if d_m > reach_km * 1000:
                 continue
             n_pairs += 1
+            n_extrapolated += auto_loss(t["frequency_mhz"], t["height_m"], 1.5, d_m / 1000, env)[2]
             key = t["operator"] if t["technology"] in ("4G", "5G") else t["technology"]
             best[key] = max(best.get(key, -math.inf), level(t, lon, lat, env))
         for op, slug in SLUGS.items():
@@ -603,8 +619,8 @@ def test_matches_a_brute_force_per_pair_reference() -> None:
         for tech, col in (("3G", "best_rscp_dbm"), ("2G", "best_rxlev_dbm")):
             got = v[col].iloc[i]
             assert got == pytest.approx(best[tech], abs=1e-6) if tech in best else math.isnan(got)
-    assert n_pairs > 300  # the case exercises the grid search (466 pairs)
-    assert assess_villages(villages, towers_gdf(ts), s).n_pairs == n_pairs
+    assert n_pairs > min_pairs
+    assert (result.n_pairs, result.n_extrapolated) == (n_pairs, n_extrapolated)
 
 
 def test_chunking_and_tower_order_do_not_change_results() -> None:

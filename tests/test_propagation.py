@@ -10,6 +10,11 @@ Formula checks use a 0.01 dB tolerance unless stated.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -410,3 +415,105 @@ def test_terrain_seam_records_the_terrain_model_that_answered() -> None:
 def test_unknown_model_is_refused() -> None:
     with pytest.raises(PropagationRangeError, match="model"):
         path_loss_db("walfisch", 900.0, 40.0, 1.5, 5.0, "suburban")
+
+
+# --------------------------------------------------------------------------- numba cache
+# covgap.propagation.cached_njit: numba's on-disk cache keyed also on the files a kernel
+# depends on, and no import error when nowhere is writable. Each case runs a fresh
+# interpreter (numba's cache is per process) on a tiny module written here.
+
+_DEP = """
+import numba
+
+@numba.njit
+def value():
+    return {value}
+"""
+_MOD = """
+from pathlib import Path
+
+import dep
+from covgap.propagation import cached_njit
+
+@cached_njit(depends_on=(Path(dep.__file__),))
+def f():
+    return dep.value()
+"""
+_RUN = "import mod; print(mod.f(), mod.f.stats.cache_hits and 'hit' or 'miss')"
+
+
+def _run_module(folder: Path, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(folder), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return out.stdout.strip()
+
+
+def test_cached_kernel_is_reused_and_follows_its_dependency(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text(textwrap.dedent(_MOD))
+    (tmp_path / "dep.py").write_text(_DEP.format(value=1))
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    assert _run_module(tmp_path, env) == "1 miss"  # compiled, then saved
+    assert _run_module(tmp_path, env) == "1 hit"  # loaded from the cache
+    # numba alone keys the cache on mod.py only and would return 1 again
+    (tmp_path / "dep.py").write_text(_DEP.format(value=2))
+    assert _run_module(tmp_path, env) == "2 miss"
+    assert _run_module(tmp_path, env) == "2 hit"
+
+
+def test_cached_kernel_compiles_when_no_cache_directory_is_writable(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text(textwrap.dedent(_MOD))
+    (tmp_path / "dep.py").write_text(_DEP.format(value=3))
+    (tmp_path / "__pycache__").write_text("a file where the in-tree cache would go")
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    env = {  # every place numba would try is under a regular file: none can be made
+        "NUMBA_CACHE_DIR": str(blocker / "numba"),
+        "XDG_CACHE_HOME": str(blocker / "xdg"),
+        "HOME": str(blocker / "home"),
+    }
+    assert _run_module(tmp_path, env) == "3 miss"
+    assert _run_module(tmp_path, env) == "3 miss"  # compiled again: nothing was saved
+
+
+# --------------------------------------------------------------------------- loss floor
+# covgap.propagation.pair_model_loss_floor: the best-server kernel skips a sector when even
+# this floor leaves it below the level to beat, so it must never exceed the loss at any
+# farther distance (the property below, over the models' boxes and well outside them).
+
+
+@pytest.mark.parametrize("env", ["urban_large", "urban_small_medium", "suburban", "open_rural"])
+def test_loss_floor_never_exceeds_the_loss_farther_out(env: str) -> None:
+    from covgap.propagation import (
+        ENVIRONMENTS,
+        MODEL_COST231,
+        MODEL_FSPL,
+        MODEL_HATA,
+        MODEL_RMA,
+        loss_coefficients,
+        pair_model_loss,
+        pair_model_loss_floor,
+    )
+
+    freqs = np.array([450.0, 900.0, 1800.0, 2100.0, 2600.0, 3500.0, 6000.0])
+    heights = np.array([5.0, 12.0, 25.0, 30.0, 60.0, 150.0, 300.0])
+    f, hb = (a.ravel() for a in np.meshgrid(freqs, heights))
+    coef = loss_coefficients(f, hb, 1.5)
+    e = ENVIRONMENTS.index(env)
+    starts_km = np.geomspace(0.01, 40.0, 41)
+    factors = np.array([1.0, 1.0001, 1.01, 1.3, 2.0, 4.0, 30.0])
+    for used in (MODEL_HATA, MODEL_COST231, MODEL_RMA, MODEL_FSPL):
+        for k in range(f.size):
+            for d0 in starts_km:
+                floor = pair_model_loss_floor(coef, k, used, d0, e)
+                farther = [pair_model_loss(coef, k, used, d0 * x, e) for x in factors]
+                assert floor <= min(farther) + 1e-9, (used, f[k], hb[k], d0)
+                # and it is the loss itself at the start (tight) except around RMa's breakpoint
+                if used != MODEL_RMA:
+                    assert floor == pytest.approx(farther[0], abs=1e-9)
