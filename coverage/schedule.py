@@ -55,10 +55,26 @@ the parts' optima add up to the whole's):
 2. *least total tardiness* (ticks) with ``Σ late ≤`` stage 1's count;
 3. *least makespan* with the tardiness fixed (only when stage 2 proved its optimum).
 
-Each stage starts from the previous decoded plan (a complete hint). Stage 1 starts from
-an earliest-deadline-first pass that drops a site which would end late (Moore–Hodgson
-style). The part's answer is the lexicographically best of the decoded stages and the
-greedy (so CP-SAT never reports worse than the yardstick).
+Fewer late sites come first, so a CP-SAT plan may have fewer late sites but more late
+days than the greedy; both are printed.
+
+Each stage starts from the best plan so far (a complete hint): the heuristics
+(earliest-deadline-first per site, the same dropping a site that would end late —
+Moore–Hodgson style —, and a block-level latest-start list) and, while a level is above
+its bound, a seeded local search on the real plan (a crew visit moved in its pool's
+order, the plan rebuilt with the real moves). The part's answer is the
+lexicographically best plan seen (so CP-SAT never reports worse than the yardstick).
+
+**Bounds** (``_part_bound``), valid for the real problem, with their source printed:
+per site, the chain alone (release dates, least moves); per crew pool, lower bounds on
+the k-th smallest completion of its visits (order statistics: of ``units + 1`` visits one
+has ended before the last starts; the visits between two ranks hold their least total
+work; start ranks inherited through the chain from earlier pools), and the least-cost
+assignment of sites to those ranks (a site finishing its last visit k-th ends no earlier
+than its chain from there) bounds the late count (0/1 costs) and the total tardiness;
+with the late count capped, a Lagrangian dual of the same assignment. The proven values
+enter the stage models as redundant constraints, so CP-SAT's bound starts there, and
+a level whose plan meets its bound is not solved again.
 
 **Determinism.** A fixed ``random_seed``, a deterministic time limit per solve (a share
 of ``max_deterministic_time`` by part size and stage; what a solve leaves carries on),
@@ -66,12 +82,13 @@ and either one worker or ``interleave_search``; the wall-clock limit
 ``max_wall_time_s`` is a backstop only (when it bites, the result says so).
 
 **Late plans.** Each late site gets its reasons (``power date``: the chain from the
-power date alone ends after the deadline; ``travel``: the first crew move alone makes
-it late; ``crew capacity``: the pools that need more units), and
-:func:`least_extra_crews` finds the fewest extra units per pool (one CP-SAT model per
-late part with the pools' capacities as variables, started from a greedy search over
-crew counts and checked by a re-solve) that put every site on time except those the
-power date makes late.
+power date alone ends after the deadline; ``travel``: even with units of its own driving
+from their bases it ends late; ``crew capacity``: the pools that need more units), and
+:func:`least_extra_crews` searches the fewest extra units per pool that put every other
+site on time: a lower bound per pool (its order-statistics bound with every other pool
+unlimited), then units added where they help most and taken back where the plan can
+spare them, each count checked with real plans; ``OPTIMAL`` when the count found equals
+the lower bound (proven least), ``FEASIBLE`` (enough, not proven least) otherwise.
 
 **Re-planning.** ``plan_builds(…, progress=…, previous=…)``: ``done`` tasks are kept as
 they were and leave the model; a ``started`` task keeps its unit and runs on from the
@@ -87,6 +104,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import random
 import re
 import time
 import unicodedata
@@ -98,6 +116,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from ortools.graph.python import linear_sum_assignment
 from ortools.sat.python import cp_model
 
 from .admin import REGION_OF_PROVINCE
@@ -338,8 +357,14 @@ class ScheduleSettings:
     max_extra_units_per_pool: search limit of :func:`least_extra_crews` (20).
     route_max_visits: crew pools with at most this many visits get exact routes in the
         model (a multiple circuit, O(visits²) arcs); larger pools keep the travel
-        relaxation and the decoder (20).
-    seed: CP-SAT ``random_seed`` (0).
+        relaxation, the decoder and the local search (6: circuits cost far more wall time
+        than CP-SAT's deterministic time counts — 20 made the sample's solves ~3× slower
+        for no better plan).
+    local_search_rate: work of the local search (a visit moved in a crew's order, the
+        plan rebuilt with the real moves, kept when no worse), in visits placed per unit of
+        deterministic time a part is given (200,000: about 1,000 rebuilds of a 35-site
+        part); 0 turns it off. A seeded search: the same inputs give the same plan.
+    seed: CP-SAT ``random_seed`` (0), also the local search's seed.
     num_workers: CP-SAT workers (2); reproducible with ``interleave_search=True`` or
         ``num_workers=1``.
     interleave_search: CP-SAT interleaved (deterministic) parallel search (True).
@@ -368,7 +393,8 @@ class ScheduleSettings:
     explain_deterministic_time: float = 4.0
     explain_late: bool = True
     max_extra_units_per_pool: int = 20
-    route_max_visits: int = 20
+    route_max_visits: int = 6
+    local_search_rate: float = 200_000.0
     seed: int = 0
     num_workers: int = 2
     interleave_search: bool = True
@@ -410,6 +436,7 @@ class ScheduleSettings:
             ("max_wall_time_s must be > 0", float(self.max_wall_time_s) > 0),
             ("explain_deterministic_time must be > 0", float(self.explain_deterministic_time) > 0),
             ("max_extra_units_per_pool must be ≥ 1", int(self.max_extra_units_per_pool) >= 1),
+            ("local_search_rate must be ≥ 0", float(self.local_search_rate) >= 0),
             ("num_workers must be ≥ 1", int(self.num_workers) >= 1),
             ("ticks_per_day must be between 1 and 48", 1 <= int(self.ticks_per_day) <= 48),
             ("work_hours_per_day must be in (0, 24]", 0 < float(self.work_hours_per_day) <= 24),
@@ -1081,13 +1108,23 @@ class _Travel:
         else:
             self.site_ticks = np.zeros((n, n), dtype=np.int64)
             self.site_hours = np.zeros((n, n))
+        self._ticks: list[list[int]] = self.site_ticks.tolist()  # plain lists: fast lookups
         self._home: dict[int, np.ndarray] = {}
+        self._home_list: dict[int, list[int]] = {}
+        self._blocks: dict[int, list[Block]] = {}
+
+    def blocks(self, site: int) -> list[Block]:
+        """:func:`_blocks` of a site of the part (cached)."""
+        out = self._blocks.get(site)
+        if out is None:
+            out = self._blocks[site] = _blocks(self.problem.sites[site])
+        return out
 
     def between(self, a: int, b: int) -> int:
         """Ticks from site ``a`` to site ``b`` (global site indices)."""
         if a == b:
             return 0
-        return int(self.site_ticks[self.local[a], self.local[b]])
+        return self._ticks[self.local[a]][self.local[b]]
 
     def home(self, unit: int) -> np.ndarray:
         """Ticks from the unit's home to every site of the part."""
@@ -1101,7 +1138,10 @@ class _Travel:
         return self._home[unit]
 
     def from_home(self, unit: int, site: int) -> int:
-        return int(self.home(unit)[self.local[site]])
+        row = self._home_list.get(unit)
+        if row is None:
+            row = self._home_list[unit] = [int(x) for x in self.home(unit)]
+        return row[self.local[site]]
 
     def pool_home(self, pool: int, site: int) -> int:
         """Least move from a home of the pool's units to ``site``."""
@@ -1158,7 +1198,7 @@ class _Sgs:
     def __init__(self, problem: ProblemData, part: Sequence[int], travel: _Travel) -> None:
         self.problem = problem
         self.travel = travel
-        self.blocks = {s: _blocks(problem.sites[s]) for s in part}
+        self.blocks = {s: travel.blocks(s) for s in part}
         self.busy: dict[int, list[tuple[int, int, int]]] = {}  # unit → sorted (start, end, site)
         self.starts: dict[int, list[int]] = {s: [-1] * len(problem.sites[s].tasks) for s in part}
         self.units: dict[int, list[int]] = {s: [-1] * len(problem.sites[s].tasks) for s in part}
@@ -1167,18 +1207,26 @@ class _Sgs:
         """Earliest start ≥ est on ``unit`` and the move into it."""
         busy = self.busy.setdefault(unit, [])
         tr = self.travel
+        ticks, local = tr._ticks, tr.local
+        row_in = local[site]
+        n_busy = len(busy)
         pos = max(0, bisect_left(busy, (est, -1, -1)) - 1)
         while True:
+            prev_end = busy[pos - 1][1] if pos else 0
+            if pos < n_busy and busy[pos][0] - max(est, prev_end) < dur:
+                pos += 1  # the gap is too short even without driving
+                continue
             if pos == 0:
-                prev_end, move = 0, tr.from_home(unit, site)
+                move = tr.from_home(unit, site)
             else:
-                p = busy[pos - 1]
-                prev_end, move = p[1], tr.between(p[2], site)
+                prev_site = busy[pos - 1][2]
+                move = 0 if prev_site == site else ticks[local[prev_site]][row_in]
             t = max(est, prev_end + move)
-            if pos >= len(busy):
+            if pos >= n_busy:
                 return t, move
             nxt = busy[pos]
-            if t + dur + tr.between(site, nxt[2]) <= nxt[0]:
+            back = 0 if nxt[2] == site else ticks[row_in][local[nxt[2]]]
+            if t + dur + back <= nxt[0]:
                 return t, move
             pos += 1
 
@@ -1251,10 +1299,11 @@ def _decode(
     problem: ProblemData,
     part: Sequence[int],
     travel: _Travel,
-    starts: Mapping[int, Sequence[int]],
+    starts: Mapping[int, Sequence[float]],
     forced: Mapping[tuple[int, int], int] | None = None,
 ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-    """Place every block of ``part`` in the order of ``starts`` (fixed blocks first;
+    """Place every block of ``part`` in the order of ``starts`` (any numbers: only their
+    order counts; fixed blocks first;
     ties: site, chain position) with real moves, on ``forced[(site, block)]`` units where
     given; returns starts and units per task."""
     sgs = _Sgs(problem, part, travel)
@@ -1307,9 +1356,13 @@ def _greedy_part(
 
 
 def _part_value(
-    problem: ProblemData, part: Sequence[int], starts: Mapping[int, Sequence[int]]
+    problem: ProblemData,
+    part: Sequence[int],
+    starts: Mapping[int, Sequence[int]],
+    ignore: frozenset[int] = frozenset(),
 ) -> tuple[int, int, int]:
-    """(late sites, tardiness ticks, makespan ticks) of a part's schedule."""
+    """(late sites, tardiness ticks, makespan ticks) of a part's schedule; sites in
+    ``ignore`` count towards the makespan only."""
     n_late = tard = span = 0
     for s in part:
         site = problem.sites[s]
@@ -1317,10 +1370,315 @@ def _part_value(
             continue
         end = starts[s][-1] + site.tasks[-1].duration
         span = max(span, end)
-        late = max(0, end - site.deadline_tick)
+        late = 0 if s in ignore else max(0, end - site.deadline_tick)
         tard += late
         n_late += late > 0
     return (n_late, tard, span)
+
+
+def _local_search(
+    problem: ProblemData,
+    part: Sequence[int],
+    travel: _Travel,
+    starts: Mapping[int, Sequence[int]],
+    moves: int,
+    seed: int,
+    ignore: frozenset[int] = frozenset(),
+) -> tuple[dict[int, list[int]], dict[int, list[int]], tuple[int, int, int]]:
+    """Improve a plan with the real moves: a crew visit is moved just before or after
+    another visit of the same pool in the placing order, the plan is rebuilt by
+    :func:`_decode` (real travel, units chosen again) and kept when it is no worse
+    lexicographically (late sites, tardiness, makespan; sites in ``ignore`` count towards
+    the makespan only). ``moves`` rebuilds at most, a seeded generator: the same inputs
+    give the same plan."""
+    rng = random.Random(seed)
+    blocks = {s: _blocks(problem.sites[s]) for s in part}
+    by_pool: dict[int, list[tuple[int, int]]] = {}
+    for s in part:
+        for k, b in enumerate(blocks[s]):
+            if b[2] >= 0 and not _is_fixed(problem, s, b):
+                by_pool.setdefault(b[2], []).append((s, k))
+    pools = [p for p in sorted(by_pool) if len(by_pool[p]) > 1]
+    best_st, best_un = _decode(problem, part, travel, starts)
+    best = _part_value(problem, part, best_st, ignore)
+    if not pools:
+        return best_st, best_un, best
+    keys = {s: [float(v) for v in best_st[s]] for s in part}
+    for _ in range(moves):
+        items = by_pool[pools[rng.randrange(len(pools))]]
+        (s, k), (s2, k2) = rng.sample(items, 2)
+        if s == s2:
+            continue
+        i0, i1 = blocks[s][k][0], blocks[s][k][1]
+        row = list(keys[s])
+        shift = keys[s2][blocks[s2][k2][0]] + rng.choice((-0.5, 0.5)) - row[i0]
+        for j in range(i0, len(row)):  # the block moves; later tasks keep chain order
+            row[j] = row[j] + shift if j <= i1 else max(row[j], row[j - 1] + 1e-3)
+        for j in range(i0 - 1, -1, -1):  # earlier tasks stay before it
+            row[j] = min(row[j], row[j + 1] - 1e-3)
+        trial = {**keys, s: row}
+        st, un = _decode(problem, part, travel, trial)
+        value = _part_value(problem, part, st, ignore)
+        if value <= best:
+            best, best_st, best_un = value, st, un
+            keys = {x: [float(v) for v in st[x]] for x in part}
+    return best_st, best_un, best
+
+
+# --------------------------------------------------------------------------- bounds
+def _block_est(site: SiteData, s: int, setup: Mapping[tuple[int, int], int]) -> list[int]:
+    """Earliest start tick of each block of ``site`` (global index ``s``) with crews always
+    free: chain predecessors, release dates, fixed starts, and a crew block no earlier than
+    its least inbound move ``setup[(s, block)]`` (every unit starts at home at tick 0 and
+    drives at least that far before the block)."""
+    est: list[int] = []
+    t = 0
+    tasks = site.tasks
+    for b_idx, (i0, i1, pool, dur, offsets) in enumerate(_blocks(site)):
+        if tasks[i0].fixed_start is not None:
+            t = int(tasks[i0].fixed_start or 0)
+        else:
+            for k in range(i0, i1 + 1):
+                t = max(t, tasks[k].release - offsets[k - i0])
+            if pool >= 0:
+                t = max(t, int(setup.get((s, b_idx), 0)))
+        est.append(t)
+        t += dur
+    return est
+
+
+def _rank_completions(starts_lb: np.ndarray, lengths: np.ndarray, units: int) -> np.ndarray:
+    """Lower bounds on the k-th smallest completion of the intervals of one crew pool.
+
+    ``starts_lb[k]`` bounds the k-th smallest interval start from below (sorted);
+    ``lengths`` are the intervals' lengths (any order); ``units`` the pool's capacity.
+    Two valid arguments: of any ``units + 1`` intervals, one has ended before the last of
+    them starts, so the k-th start is ≥ the (k − units)-th start + the shortest length;
+    and the intervals with start ranks i…k that end by the k-th completion hold at least
+    the sum of the k − i + 1 shortest lengths inside ``[start_i, C_k]`` on ``units``
+    units (Chu's order-statistics argument, on parallel units)."""
+    n = len(starts_lb)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    p_min = int(lengths.min())
+    s = np.array(starts_lb, dtype=np.int64)
+    for k in range(units, n):
+        s[k] = max(s[k], s[k - units] + p_min)
+    energy = np.concatenate(([0], np.cumsum(np.sort(lengths).astype(np.int64))))
+    c = s + p_min
+    for k in range(n):
+        fill = -(-energy[k + 1 - np.arange(k + 1)] // units)  # ceil(Σ shortest / units)
+        c[k] = max(int(c[k]), int((s[: k + 1] + fill).max()))
+    return c
+
+
+def _assign(cost: np.ndarray) -> tuple[int, np.ndarray]:
+    """Least-cost perfect assignment of a square integer matrix (rows → columns)."""
+    n = cost.shape[0]
+    if n == 0:
+        return 0, np.zeros(0, dtype=np.int64)
+    solver = linear_sum_assignment.SimpleLinearSumAssignment()
+    rows, cols = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    solver.add_arcs_with_cost(rows.ravel(), cols.ravel(), cost.ravel())
+    if solver.solve() != solver.OPTIMAL:  # pragma: no cover - square and complete
+        raise SolverError("the assignment bound found no assignment")
+    return int(solver.optimal_cost()), np.array([solver.right_mate(i) for i in range(n)])
+
+
+def _assign_with_late_cap(cost: np.ndarray, max_late: int) -> int:
+    """Lower bound on ``min Σ cost`` over assignments with at most ``max_late`` rows of
+    positive cost: the Lagrangian dual ``max_λ min Σ (cost + λ·[cost > 0]) − λ·max_late``
+    (concave in λ; bisection on the subgradient, integer λ)."""
+    n = cost.shape[0]
+    if n == 0:
+        return 0
+    late = (cost > 0).astype(np.int64)
+    rows = np.arange(n)
+
+    def dual(lam: int) -> tuple[int, int]:
+        value, cols = _assign(cost + lam * late)
+        return value - lam * max_late, int(late[rows, cols].sum())
+
+    best, n_late = dual(0)
+    if n_late <= max_late:
+        return best
+    lo, hi = 1, int(cost.max()) * n + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        value, n_late = dual(mid)
+        best = max(best, value)
+        if n_late > max_late:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(best, dual(lo)[0])
+
+
+@dataclass
+class _PoolBound:
+    """One crew pool's assignment bound: ``cost[i, k]`` is the least tardiness of site
+    ``members[i]`` if its last block on the pool ends k-th; ``others_*`` are the chain-alone
+    tardiness and late count of the part's sites outside the pool."""
+
+    pool: int
+    kind: str
+    cost: np.ndarray
+    others_tard: int
+    others_late: int
+    tard: int
+    late: int
+
+
+@dataclass
+class _Bound:
+    """Proven lower bounds of one part (ticks and site counts) with their sources."""
+
+    chain_tard: int
+    chain_late: int
+    pools: list[_PoolBound]
+    _memo: dict[int | None, tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def late(self) -> tuple[int, str]:
+        """Sites late in any schedule and where that comes from."""
+        best = (self.chain_late, "chain")
+        for pb in self.pools:
+            if pb.late > best[0]:
+                best = (pb.late, f"{pb.kind} crews")
+        return best
+
+    def tardiness(self, max_late: int | None = None) -> tuple[int, str]:
+        """Least total tardiness (ticks) of any schedule with at most ``max_late`` late
+        sites (``None``: any number), and its source (``chain`` or ``<kind> crews``)."""
+        if max_late in self._memo:
+            return self._memo[max_late]
+        best = (self.chain_tard, "chain")
+        for pb in self.pools:
+            value = pb.tard
+            if max_late is not None and max_late - pb.others_late >= pb.late - pb.others_late:
+                value = max(
+                    value,
+                    pb.others_tard + _assign_with_late_cap(pb.cost, max_late - pb.others_late),
+                )
+            if value > best[0]:
+                best = (value, f"{pb.kind} crews")
+        self._memo[max_late] = best
+        return best
+
+
+def _part_bound(
+    problem: ProblemData,
+    part: Sequence[int],
+    setup: Mapping[tuple[int, int], int],
+    *,
+    keep: Callable[[int], bool] | None = None,
+    capacity: Mapping[int, int] | None = None,
+    propagate: bool = True,
+) -> _Bound:
+    """Lower bounds on the late sites and the total tardiness of a part, valid for the
+    real problem (travel counted as each visit's least inbound move, as in the model).
+
+    Per crew pool (in chain order), sorted lower bounds on its blocks' start ranks come
+    from the blocks' own earliest starts and, through the chain, from every earlier pool's
+    completion ranks plus the least work in between (a subset's k-th value is ≥ the whole
+    set's k-th value); :func:`_rank_completions` turns them into completion ranks. A site
+    whose last block on the pool ends k-th finishes no earlier than its chain from that
+    completion (later tasks and their release dates), so the least-cost assignment of
+    sites to ranks bounds the total tardiness (and, with 0/1 costs, the late count) of any
+    schedule. ``keep`` drops sites (a relaxation), ``capacity`` overrides pool sizes,
+    ``propagate=False`` ignores the chain between pools (for capacity searches)."""
+    sites = [s for s in part if problem.sites[s].tasks and (keep is None or keep(s))]
+    blocks = {s: _blocks(problem.sites[s]) for s in sites}
+    est = {s: _block_est(problem.sites[s], s, setup) for s in sites}
+    end_alone: dict[int, int] = {}
+    for s in sites:
+        end_alone[s] = est[s][-1] + blocks[s][-1][3]
+    base = {s: max(0, end_alone[s] - problem.sites[s].deadline_tick) for s in sites}
+    chain_tard = sum(base.values())
+    chain_late = sum(1 for v in base.values() if v > 0)
+    position: dict[int, list[int]] = {}
+    for s in sites:
+        for blk in blocks[s]:
+            if blk[2] >= 0:
+                position.setdefault(blk[2], []).append(blk[0])
+    order = sorted(position, key=lambda p: (float(np.mean(position[p])), p))
+    ranks: dict[int, np.ndarray] = {}
+    pools: list[_PoolBound] = []
+    for p in order:
+        jobs = [(s, b) for s in sites for b, blk in enumerate(blocks[s]) if blk[2] == p]
+        lengths = np.zeros(len(jobs), dtype=np.int64)
+        own = np.zeros(len(jobs), dtype=np.int64)
+        links: list[dict[int, int]] = []
+        for j, (s, b) in enumerate(jobs):
+            i0, _, _, dur, _ = blocks[s][b]
+            fixed = problem.sites[s].tasks[i0].fixed_start is not None
+            pad = 0 if fixed else int(setup.get((s, b), 0))
+            lengths[j] = dur + pad
+            own[j] = est[s][b] - pad
+            link: dict[int, int] = {}
+            if propagate and not fixed:
+                gap = 0
+                for pb in range(b - 1, -1, -1):
+                    q = blocks[s][pb][2]
+                    if q >= 0 and q in ranks and q not in link:
+                        link[q] = gap - pad
+                    gap += blocks[s][pb][3]
+            links.append(link)
+        lb = np.sort(own)
+        for q in ranks:
+            for split in (False, True):
+                groups: dict[int, list[int]] = {}
+                for j, link in enumerate(links):
+                    if q in link:
+                        groups.setdefault(link[q] if split else 0, []).append(j)
+                if not groups:
+                    continue
+                seqs = []
+                linked: set[int] = set()
+                for idx in groups.values():
+                    linked.update(idx)
+                    gap_min = min(links[j][q] for j in idx)
+                    seqs.append(np.maximum(np.sort(own[idx]), ranks[q][: len(idx)] + gap_min))
+                rest = [j for j in range(len(jobs)) if j not in linked]
+                if rest:
+                    seqs.append(own[rest])
+                lb = np.maximum(lb, np.sort(np.concatenate(seqs)))
+        units = int(capacity.get(p, len(problem.pools[p])) if capacity else len(problem.pools[p]))
+        ranks[p] = _rank_completions(lb, lengths, max(1, units))
+        last: dict[int, int] = {}
+        for s, b in jobs:
+            last[s] = b
+        members = sorted(last)
+        n = len(members)
+        c = ranks[p][:n]
+        cost = np.zeros((n, n), dtype=np.int64)
+        for i, s in enumerate(members):
+            t = c.copy()
+            tasks = problem.sites[s].tasks
+            for i0, i1, _, dur, offsets in blocks[s][last[s] + 1 :]:
+                if tasks[i0].fixed_start is not None:
+                    t = np.full_like(t, int(tasks[i0].fixed_start or 0) + dur)
+                    continue
+                release = max(tasks[k].release - offsets[k - i0] for k in range(i0, i1 + 1))
+                t = np.maximum(t, release) + dur
+            cost[i] = np.maximum(0, np.maximum(t, end_alone[s]) - problem.sites[s].deadline_tick)
+        inside = set(members)
+        others_tard = sum(v for s, v in base.items() if s not in inside)
+        others_late = sum(1 for s, v in base.items() if s not in inside and v > 0)
+        tard, _ = _assign(cost)
+        late, _ = _assign((cost > 0).astype(np.int64))
+        pools.append(
+            _PoolBound(
+                pool=p,
+                kind=problem.pool_keys[p][2],
+                cost=cost,
+                others_tard=others_tard,
+                others_late=others_late,
+                tard=tard + others_tard,
+                late=late + others_late,
+            )
+        )
+    return _Bound(chain_tard=chain_tard, chain_late=chain_late, pools=pools)
 
 
 # --------------------------------------------------------------------------- CP-SAT model
@@ -1351,6 +1709,9 @@ class _PartModel:
         max_late: int | None = None,
         max_tardiness: int | None = None,
         max_extra: int = 0,
+        min_late: int = 0,
+        min_tardiness: int = 0,
+        late_ok: frozenset[int] = frozenset(),
     ) -> None:
         self.problem = problem
         self.part = list(part)
@@ -1360,6 +1721,14 @@ class _PartModel:
         self.horizon = horizon
         self.setup = setup
         self.blocks = {s: _blocks(problem.sites[s]) for s in self.part}
+        self.block_est = {
+            s: _block_est(problem.sites[s], s, setup) for s in self.part if problem.sites[s].tasks
+        }
+        # Late whatever the crews do: the chain (with the least moves) ends after the deadline.
+        self.late_alone = {
+            s: est[-1] + self.blocks[s][-1][3] > problem.sites[s].deadline_tick
+            for s, est in self.block_est.items()
+        }
         self.start: dict[tuple[int, int], Any] = {}  # (site, block) → start
         self.est: dict[tuple[int, int], int] = {}
         self.dom: dict[tuple[int, int], tuple[int, int]] = {}
@@ -1378,7 +1747,7 @@ class _PartModel:
             site = problem.sites[s]
             if not site.tasks:
                 continue
-            if mode in ("ontime", "extra") and site.chain_late_alone:
+            if mode in ("ontime", "extra") and (self.late_alone[s] or s in late_ok):
                 if mode == "ontime":
                     self.on[s] = False
                 # Late whatever happens: only its started work (if any) takes crews now.
@@ -1395,9 +1764,15 @@ class _PartModel:
         self._add_pools(max_extra, route_max_visits)
         if mode == "ontime":
             self._add_energy_cuts()
-            m.maximize(sum(v for v in self.on.values() if v is not False))
+            on = [v for v in self.on.values() if v is not False]
+            # Redundant: the proven bound on late sites (see _part_bound).
+            if on and min_late > 0:
+                m.add(sum(on) <= len(self.block_est) - min_late)
+            m.maximize(sum(on))
         elif mode in ("tardiness", "makespan"):
             self._add_tardiness(max_late, max_tardiness)
+            if min_tardiness > 0:  # redundant: the proven bound (see _part_bound)
+                m.add(sum(self.tard.values()) >= min_tardiness)
         else:
             m.minimize(sum(self.extra.values()))
 
@@ -1407,16 +1782,7 @@ class _PartModel:
         m = self.model
         tasks = self.problem.sites[s].tasks
         blocks = self.blocks[s]
-        est: list[int] = []
-        t = 0
-        for i0, i1, _, dur, offsets in blocks:
-            if tasks[i0].fixed_start is not None:
-                t = int(tasks[i0].fixed_start or 0)
-            else:
-                for k in range(i0, i1 + 1):
-                    t = max(t, tasks[k].release - offsets[k - i0])
-            est.append(t)
-            t += dur
+        est = self.block_est[s]
         end_limit = self.horizon if deadline is None else deadline
         lst = [0] * len(blocks)
         t = end_limit
@@ -1558,7 +1924,7 @@ class _PartModel:
             tard = m.new_int_var(0, ub, f"t{s}")
             late = m.new_bool_var(f"l{s}")
             m.add(tard >= end - site.deadline_tick)
-            if site.chain_late_alone:
+            if self.late_alone[s]:
                 m.add(late == 1)
             if ub > 0:
                 m.add(tard <= ub * late)
@@ -1765,31 +2131,69 @@ def _part_horizon(problem: ProblemData, part: Sequence[int], travel: _Travel) ->
 
 
 @dataclass
+class _PartState:
+    """One part before CP-SAT: travel, least moves, horizon, proven bounds and the best
+    heuristic plan (``value`` = late sites, tardiness ticks, makespan ticks)."""
+
+    part: list[int]
+    travel: _Travel
+    setup: dict[tuple[int, int], int]
+    horizon: int
+    bound: _Bound
+    plan: str
+    starts: dict[int, list[int]]
+    units: dict[int, list[int]]
+    value: tuple[int, int, int]
+
+    @property
+    def open(self) -> bool:
+        """True while the late count or the tardiness is above its proven bound."""
+        late_lb, _ = self.bound.late
+        return self.value[0] > late_lb or self.value[1] > self.bound.tardiness(self.value[0])[0]
+
+
+@dataclass
 class _PartOutcome:
     starts: dict[int, list[int]]
     units: dict[int, list[int]]
     value: tuple[int, int, int]
     late_lb: int
-    tard_lb: int
+    late_source: str
+    tard_lb: int  # given at most value[0] late sites in this part
+    tard_source: str
     span_lb: int
     levels_proven: int  # 0 none, 1 late count, 2 + tardiness, 3 + makespan
     stages: list[dict[str, Any]]
 
 
-def _solve_part(
+def _lst_part(
     problem: ProblemData,
-    part: list[int],
-    settings: ScheduleSettings,
-    budget: float,
-    deadline_wall: float,
-    previous: Mapping[int, Sequence[int]] | None,
-) -> tuple[_PartOutcome, float, bool]:
-    """Solve one part in stages; returns the outcome, the deterministic time used and
-    whether the wall-clock backstop stopped a solve."""
+    part: Sequence[int],
+    travel: _Travel,
+    ignore: frozenset[int] = frozenset(),
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Block-level list scheduling by latest start (deadline minus the rest of the chain):
+    a crew takes the most urgent visit first whatever site it belongs to (the per-site
+    greedy books a whole chain at a time); sites in ``ignore`` come after all others."""
+    keys: dict[int, list[int]] = {}
+    late_shift = 1 + max((problem.axis(problem.sites[s]).horizon for s in part), default=0)
+    for s in part:
+        tasks = problem.sites[s].tasks
+        t = problem.sites[s].deadline_tick + (late_shift if s in ignore else 0)
+        row = [0] * len(tasks)
+        for k in range(len(tasks) - 1, -1, -1):
+            t -= tasks[k].duration
+            row[k] = t
+        keys[s] = row
+    return _decode(problem, part, travel, keys)
+
+
+def _prepare_part(
+    problem: ProblemData, part: list[int], previous: Mapping[int, Sequence[int]] | None
+) -> _PartState:
+    """Travel, least moves, horizon, bounds and the best of the heuristic plans."""
     travel = _Travel(problem, part)
     setup = _min_inbound(problem, part, travel)
-    horizon = _part_horizon(problem, part, travel)
-    route_max = int(settings.route_max_visits)
     candidates: list[tuple[str, dict[int, list[int]], dict[int, list[int]]]] = []
     if previous is not None:
         st, un = _decode(problem, part, travel, {s: list(previous[s]) for s in part})
@@ -1798,20 +2202,49 @@ def _solve_part(
     candidates.append(("edf-drop-late", st, un))
     st, un = _greedy_part(problem, part, travel, drop_late=False)
     candidates.append(("greedy-edf", st, un))
-    best_name, best_st, best_un = candidates[0]
-    best_val = _part_value(problem, part, best_st)
-    for name, st, un in candidates[1:]:
-        val = _part_value(problem, part, st)
-        if val < best_val:
-            best_name, best_st, best_un, best_val = name, st, un, val
+    st, un = _lst_part(problem, part, travel)
+    candidates.append(("latest-start list", st, un))
+    best = min(candidates, key=lambda c: _part_value(problem, part, c[1]))
+    return _PartState(
+        part=part,
+        travel=travel,
+        setup=setup,
+        horizon=_part_horizon(problem, part, travel),
+        bound=_part_bound(problem, part, setup),
+        plan=best[0],
+        starts=best[1],
+        units=best[2],
+        value=_part_value(problem, part, best[1]),
+    )
+
+
+def _solve_part(
+    problem: ProblemData,
+    state: _PartState,
+    settings: ScheduleSettings,
+    budget: float,
+    deadline_wall: float,
+) -> tuple[_PartOutcome, float, bool]:
+    """Solve one part in stages from its prepared state; returns the outcome, the
+    deterministic time used and whether the wall-clock backstop stopped a solve.
+
+    Every stage model carries the proven bound of its level as a redundant constraint,
+    so CP-SAT's own bound starts there; a level whose plan meets its bound is not solved.
+    """
+    part, travel, setup, horizon = state.part, state.travel, state.setup, state.horizon
+    route_max = int(settings.route_max_visits)
+    best_name, best_st, best_un, best_val = state.plan, state.starts, state.units, state.value
     stages: list[dict[str, Any]] = []
     real = [s for s in part if problem.sites[s].tasks]
-    forced_late = [s for s in real if problem.sites[s].chain_late_alone]
-    late_lb = len(forced_late)
-    tard_lb = sum(
-        problem.sites[s].earliest_end - problem.sites[s].deadline_tick for s in forced_late
+    late_lb, late_src = state.bound.late
+    span_lb = max(
+        (
+            est[-1] + _blocks(problem.sites[s])[-1][3]
+            for s in real
+            for est in [_block_est(problem.sites[s], s, setup)]
+        ),
+        default=0,
     )
-    span_lb = max((problem.sites[s].earliest_end for s in real), default=0)
     span_floor = span_lb
     used = 0.0
     wall_hit = False
@@ -1835,37 +2268,72 @@ def _solve_part(
         if val < best_val:
             best_st, best_un, best_val, best_name = st, un, val, f"cp-sat {model.mode}"
 
-    def record(stage: str, status: str, value: int, bound: int, det: float) -> None:
+    n_blocks = max(1, sum(len(travel.blocks(s)) for s in part))
+
+    def improve(share: float, salt: int) -> None:
+        """Local search with the real moves on the best plan (see _local_search)."""
+        nonlocal best_st, best_un, best_val, best_name
+        n_moves = int(float(settings.local_search_rate) * share / n_blocks)
+        if n_moves <= 0:
+            return
+        st, un, val = _local_search(
+            problem, part, travel, best_st, n_moves, int(settings.seed) * 7919 + salt
+        )
+        if val < best_val:
+            best_st, best_un, best_val = st, un, val
+            best_name = f"{best_name} + local search"
+
+    def record(stage: str, status: str, value: int, bound: int, det: float, src: str) -> None:
         stages.append(
-            {"stage": stage, "status": status, "value": value, "bound": bound, "det_time": det}
+            {
+                "stage": stage,
+                "status": status,
+                "value": value,
+                "bound": bound,
+                "bound_source": src,
+                "det_time": det,
+            }
         )
 
-    share = budget * _STAGE_SHARES[0]
     # Stage 1: most sites on time.
-    if share < _MIN_SOLVE_TIME:
-        record("late", "SKIPPED", best_val[0], late_lb, 0.0)
-    elif best_val[0] <= late_lb:
+    share = budget * _STAGE_SHARES[0]
+    if best_val[0] <= late_lb:
         levels = 1
-        record("late", "OPTIMAL", best_val[0], late_lb, 0.0)
+        record("late", "OPTIMAL", best_val[0], late_lb, 0.0, late_src)
+    elif share < _MIN_SOLVE_TIME:
+        record("late", "SKIPPED", best_val[0], late_lb, 0.0, late_src)
     else:
         model = _PartModel(
-            problem, part, travel, setup, "ontime", horizon=horizon, route_max_visits=route_max
+            problem,
+            part,
+            travel,
+            setup,
+            "ontime",
+            horizon=horizon,
+            route_max_visits=route_max,
+            min_late=late_lb,
         )
         model.hint(best_st, best_un)
         status, solver = solve(model, share)
         if status in ("OPTIMAL", "FEASIBLE"):
             adopt(model, solver)
-            late_lb = max(late_lb, len(real) - math.floor(solver.best_objective_bound + 1e-6))
+            cp_lb = len(real) - math.floor(solver.best_objective_bound + 1e-6)
+            if cp_lb > late_lb:
+                late_lb, late_src = cp_lb, "CP-SAT"
         levels = 1 if best_val[0] <= late_lb else 0
-        record("late", status, best_val[0], late_lb, solver.deterministic_time)
+        record("late", status, best_val[0], late_lb, solver.deterministic_time, late_src)
+    if best_val[0] > late_lb:
+        improve(budget * _STAGE_SHARES[0], 1)
     # Stage 2: least tardiness with at most that many late sites.
+    tard_lb, tard_src = state.bound.tardiness(best_val[0])
+    if best_val[1] > tard_lb:
+        improve(budget * _STAGE_SHARES[1] / 2, 2)
     share = budget * _STAGE_SHARES[1] + max(0.0, budget * _STAGE_SHARES[0] - used)
-    if share < _MIN_SOLVE_TIME:
-        record("tardiness", "SKIPPED", best_val[1], tard_lb, 0.0)
-    elif best_val[1] <= tard_lb:
-        tard_lb = best_val[1]
+    if best_val[1] <= tard_lb:
         levels = 2 if levels >= 1 else levels
-        record("tardiness", "OPTIMAL", best_val[1], tard_lb, 0.0)
+        record("tardiness", "OPTIMAL", best_val[1], tard_lb, 0.0, tard_src)
+    elif share < _MIN_SOLVE_TIME:
+        record("tardiness", "SKIPPED", best_val[1], tard_lb, 0.0, tard_src)
     else:
         model = _PartModel(
             problem,
@@ -1876,22 +2344,27 @@ def _solve_part(
             horizon=horizon,
             route_max_visits=route_max,
             max_late=best_val[0],
+            min_tardiness=tard_lb,
         )
         model.hint(best_st, best_un)
         status, solver = solve(model, share)
         if status in ("OPTIMAL", "FEASIBLE"):
             adopt(model, solver)
-            tard_lb = max(tard_lb, math.ceil(solver.best_objective_bound - 1e-6))
+            cp_lb = math.ceil(solver.best_objective_bound - 1e-6)
+            if cp_lb > tard_lb:
+                tard_lb, tard_src = cp_lb, "CP-SAT"
+        if best_val[1] > tard_lb:
+            improve(budget * _STAGE_SHARES[1] / 2, 3)
         if levels >= 1 and best_val[1] <= tard_lb:
             levels = 2
-        record("tardiness", status, best_val[1], tard_lb, solver.deterministic_time)
+        record("tardiness", status, best_val[1], tard_lb, solver.deterministic_time, tard_src)
     # Stage 3: least makespan, only once the tardiness level is proven.
     share = max(budget * _STAGE_SHARES[2], budget - used)
     if levels >= 2 and share >= _MIN_SOLVE_TIME:
         if best_val[2] <= span_floor:
             levels = 3
             span_lb = best_val[2]
-            record("makespan", "OPTIMAL", best_val[2], span_lb, 0.0)
+            record("makespan", "OPTIMAL", best_val[2], span_lb, 0.0, "chain")
         else:
             model = _PartModel(
                 problem,
@@ -1911,14 +2384,16 @@ def _solve_part(
                 span_lb = max(span_lb, math.ceil(solver.best_objective_bound - 1e-6))
             if best_val[2] <= span_lb:
                 levels = 3
-            record("makespan", status, best_val[2], span_lb, solver.deterministic_time)
+            record("makespan", status, best_val[2], span_lb, solver.deterministic_time, "CP-SAT")
     head = problem.sites[part[0]]
     outcome = _PartOutcome(
         starts=best_st,
         units=best_un,
         value=best_val,
         late_lb=late_lb,
+        late_source=late_src,
         tard_lb=min(tard_lb, best_val[1]),
+        tard_source=tard_src,
         span_lb=span_lb,
         levels_proven=levels,
         stages=[
@@ -1939,11 +2414,14 @@ class ExtraCrews:
         ``crew capacity …``).
     extra: ``operator, region, kind, crew_id, units, extra_units`` — one row per pool
         that needs more units (crew_id: the crew the extra units join).
-    unfixable: site ids no crew can put on time (their power date or their chain).
-    status: ``OPTIMAL`` (fewest extra units proven), ``FEASIBLE`` (a sufficient set, not
-        proven least), ``NOT_FOUND`` (even ``max_extra_units_per_pool`` more units per pool
-        do not do it), ``NONE_NEEDED`` (no late site crews could fix).
-    lower_bound: proven least total extra units (over the parts solved).
+    unfixable: site ids no extra crew can put on time (their power date, their chain, or
+        the drive from the crews' bases).
+    status: ``OPTIMAL`` (enough, and proven least: the units equal the lower bound),
+        ``FEASIBLE`` (enough — a real plan with them puts every other site on time — but
+        not proven least), ``NOT_FOUND`` (even ``max_extra_units_per_pool`` more units per
+        pool do not do it), ``NONE_NEEDED`` (no late site crews could fix).
+    lower_bound: proven least total extra units (over the parts searched): no plan with
+        fewer puts every fixable site on time.
     """
 
     late_sites: pd.DataFrame
@@ -1957,6 +2435,7 @@ class ExtraCrews:
         """The JSON document of ``infeasibility.json``."""
         return {
             "status": self.status,
+            "proven_least": self.status == "OPTIMAL",
             "extra_units_total": int(self.extra["extra_units"].sum()) if len(self.extra) else 0,
             "extra_units_lower_bound": int(self.lower_bound),
             "extra_crews": [
@@ -2008,8 +2487,14 @@ class ScheduleResult:
     makespan_working_days: working days from the first working day to the last finish.
     n_late_lower_bound: sites that must be late in any schedule (proven).
     tardiness_ticks, tardiness_lower_bound_ticks, tardiness_gap: the tardiness level
-        (ticks) with its proven bound given at most ``n_late`` late sites, and the gap
-        ``(value − bound) / value`` (0 when both are 0).
+        (ticks) and its proven bound: the least total tardiness of any schedule with at
+        most as many late sites in each independent part (operator × region) as this plan
+        — the lexicographic level's bound once ``n_late == n_late_lower_bound`` — and the
+        gap ``(value − bound) / value`` (0 when both are 0).
+    n_late_bound_sources, tardiness_bound_sources: where the bounds come from, summed
+        over the parts: ``chain`` (each site's chain alone: power dates, least moves),
+        ``<kind> crews`` (order statistics of that crew pool's completions with an
+        assignment of sites to them, see ``_part_bound``), ``CP-SAT`` (the solver's bound).
     first_plan_s: wall seconds until a complete plan existed (the greedy passes).
     runtime_s: wall-clock seconds (not reproducible; never written to outputs).
     method: ``"cp-sat"`` or ``"greedy-edf"``.
@@ -2045,6 +2530,8 @@ class ScheduleResult:
     stages: tuple[dict[str, Any], ...] = ()
     wall_limit_hit: bool = False
     assignment: _Assignment | None = None
+    n_late_bound_sources: tuple[tuple[str, int], ...] = ()
+    tardiness_bound_sources: tuple[tuple[str, int], ...] = ()
 
     @property
     def lexicographic(self) -> tuple[int, int, int]:
@@ -2171,6 +2658,7 @@ def _result(
     stages: tuple[dict[str, Any], ...] = (),
     wall_limit_hit: bool = False,
     explanation: ExtraCrews | None = None,
+    bound_sources: tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]] = ((), ()),
 ) -> ScheduleResult:
     tasks, sites_df, tard_ticks, late_wd, span = _tables(problem, assignment)
     n_late = int((sites_df["late_days"] > 0).sum())
@@ -2203,6 +2691,8 @@ def _result(
         explanation=explanation,
         stages=stages,
         wall_limit_hit=wall_limit_hit,
+        n_late_bound_sources=bound_sources[0],
+        tardiness_bound_sources=bound_sources[1],
         assignment=assignment,
     )
     object.__setattr__(result, "summary", _summary(result, settings))
@@ -2211,6 +2701,30 @@ def _result(
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _sources_text(sources: Sequence[tuple[str, int]]) -> str:
+    return " + ".join(f"{v} from {k}" for k, v in sources) if sources else "nothing to bound"
+
+
+def _bound_lines(result: ScheduleResult) -> list[str]:
+    """The two objective levels with their proven bounds and where those come from."""
+    proven = result.n_late == result.n_late_lower_bound
+    return [
+        f"Late-site level: {result.n_late} late, proven at least {result.n_late_lower_bound} "
+        f"({_sources_text(result.n_late_bound_sources)})"
+        + ("; optimal." if proven else "; not proven least."),
+        f"Tardiness level: {result.tardiness_ticks} ticks of {result.problem.hours_per_tick:g} h "
+        f"({result.total_tardiness_working_days} working days), proven bound "
+        f"{result.tardiness_lower_bound_ticks} ticks "
+        f"({_sources_text(result.tardiness_bound_sources)}), gap "
+        f"{100 * result.tardiness_gap:.1f}%"
+        + (
+            "."
+            if proven
+            else " — among plans with at most as many late sites per operator and region."
+        ),
+    ]
 
 
 def _summary(result: ScheduleResult, settings: ScheduleSettings) -> str:
@@ -2307,17 +2821,14 @@ def _summary(result: ScheduleResult, settings: ScheduleSettings) -> str:
             )
         if len(late_all) > len(shown):
             lines.append(f"  … and {len(late_all) - len(shown)} more (see sites_schedule.csv).")
-    if result.method == "cp-sat":
-        lines.append(
-            f"Tardiness level: {result.tardiness_ticks} ticks, proven bound "
-            f"{result.tardiness_lower_bound_ticks} (gap {100 * result.tardiness_gap:.1f}%)."
-        )
+    if result.method == "cp-sat" and problem.sites:
+        lines.extend(_bound_lines(result))
     if result.baseline is not None:
         b = result.baseline
         lines.append(
             f"Greedy earliest-deadline-first (the yardstick): {_plural(b.n_late, 'site')} late, "
-            f"{_plural(b.total_late_days, 'day')} late in total, last finish "
-            f"{max(b.sites['finish_date'])}."
+            f"{_plural(b.total_late_days, 'day')} late in total ({b.tardiness_ticks} ticks), "
+            f"last finish {max(b.sites['finish_date'])}."
         )
     if result.moved is not None:
         mv = result.moved
@@ -2484,28 +2995,42 @@ def plan_builds(
     n = len(problem.sites)
     prev_starts = _previous_starts(problem, previous) if previous is not None else None
     parts = [p for p in _components(problem) if any(problem.sites[s].tasks for s in p)]
-    sizes = [sum(len(problem.sites[i].tasks) for i in part) for part in parts]
-    total_size = max(1, sum(sizes))
+    states = [_prepare_part(problem, part, prev_starts) for part in parts]
+    # Parts whose late count and tardiness already meet their bounds only need the
+    # makespan stage: they get a tenth of the weight of an open part of the same size.
+    weights = [
+        sum(len(problem.sites[i].tasks) for i in st.part) * (1.0 if st.open else 0.1)
+        for st in states
+    ]
+    total_weight = max(1e-9, sum(weights))
     starts: dict[int, list[int]] = {i: [] for i in range(n)}
     units: dict[int, list[int]] = {i: [] for i in range(n)}
     late_lb = tard_lb = 0
+    late_sources: dict[str, int] = {}
+    tard_sources: dict[str, int] = {}
     span_lb = 0
     all_levels = 3
     stages: list[dict[str, Any]] = []
     carry = 0.0
     wall_hit = False
-    for part, size in zip(parts, sizes, strict=True):
-        own = float(settings.max_deterministic_time) * size / total_size
+    for state, weight in zip(states, weights, strict=True):
+        own = float(settings.max_deterministic_time) * weight / total_weight
         budget = max(0.5 * own, own + carry)
-        outcome, used, hit = _solve_part(
-            problem, part, settings, budget, deadline_wall, prev_starts
-        )
+        outcome, used, hit = _solve_part(problem, state, settings, budget, deadline_wall)
         wall_hit = wall_hit or hit
         carry = carry + own - used  # negative when parts overran: the next ones pay it back
         starts.update(outcome.starts)
         units.update(outcome.units)
         late_lb += outcome.late_lb
         tard_lb += outcome.tard_lb
+        if outcome.late_lb:
+            late_sources[outcome.late_source] = (
+                late_sources.get(outcome.late_source, 0) + outcome.late_lb
+            )
+        if outcome.tard_lb:
+            tard_sources[outcome.tard_source] = (
+                tard_sources.get(outcome.tard_source, 0) + outcome.tard_lb
+            )
         span_lb = max(span_lb, outcome.span_lb)
         all_levels = min(all_levels, outcome.levels_proven)
         stages.extend(outcome.stages)
@@ -2533,6 +3058,7 @@ def plan_builds(
         stages=tuple(stages),
         wall_limit_hit=wall_hit,
         explanation=explanation,
+        bound_sources=(tuple(sorted(late_sources.items())), tuple(sorted(tard_sources.items()))),
     )
 
 
@@ -2576,131 +3102,232 @@ def _with_extra_units(problem: ProblemData, extra: Mapping[int, int]) -> Problem
     )
 
 
-def _fixable_late(
-    problem: ProblemData, part: Sequence[int], starts: Mapping[int, Sequence[int]]
-) -> list[int]:
-    out = []
-    for s in part:
-        site = problem.sites[s]
-        if (
-            site.tasks
-            and not site.chain_late_alone
-            and starts[s][-1] + site.tasks[-1].duration > site.deadline_tick
-        ):
-            out.append(s)
-    return out
-
-
-def _travel_late_alone(problem: ProblemData, s: int, setup: Mapping[tuple[int, int], int]) -> bool:
-    """The chain with free crews but the least possible move before each crew task."""
+def _unlimited_end(problem: ProblemData, s: int, travel: _Travel) -> int:
+    """End tick of a site's chain when every crew visit gets a unit of its own that drives
+    from the nearest home base of its pool (units start at home at tick 0): what any
+    number of extra units, waiting at their crew's base, can achieve."""
     site = problem.sites[s]
     t = 0
-    for b_idx, (i0, i1, _, dur, offsets) in enumerate(_blocks(site)):
+    for i0, i1, pool, dur, offsets in _blocks(site):
         if site.tasks[i0].fixed_start is not None:
             t = int(site.tasks[i0].fixed_start or 0) + dur
             continue
-        t += setup.get((s, b_idx), 0)
         for k in range(i0, i1 + 1):
             t = max(t, site.tasks[k].release - offsets[k - i0])
+        if pool >= 0:
+            t = max(t, travel.pool_home(pool, s))
         t += dur
-    return t > site.deadline_tick
+    return t
 
 
-def _late_with(
-    problem: ProblemData, part: Sequence[int], extra: Mapping[int, int]
-) -> tuple[int, int, dict[int, list[int]], dict[int, list[int]]]:
-    """Fixable late sites (count, tardiness) of the drop-late greedy with extra units."""
-    prob = _with_extra_units(problem, extra)
-    tr = _Travel(prob, part)
-    st, un = _greedy_part(prob, part, tr, drop_late=True)
-    late = _fixable_late(prob, part, st)
-    tard = sum(
-        st[s][-1] + prob.sites[s].tasks[-1].duration - prob.sites[s].deadline_tick for s in late
-    )
-    return len(late), tard, st, un
+@dataclass
+class _ExtraSearch:
+    """The least-extra-units search of one part (see :func:`least_extra_crews`)."""
+
+    problem: ProblemData
+    part: list[int]
+    settings: ScheduleSettings
+    ignore: frozenset[int]  # sites extra units cannot put on time
+    pools: list[int]
+    budget: float  # deterministic time left for CP-SAT checks
+    moves: int  # local-search rebuilds left
+
+    def late(self, extra: Mapping[int, int], *, thorough: bool) -> tuple[int, int]:
+        """(target sites late, their tardiness) of the best plan found with ``extra``
+        units: the drop-late and latest-start heuristics, and when ``thorough`` the local
+        search and a CP-SAT on-time solve (while the budget lasts)."""
+        prob = _with_extra_units(self.problem, extra)
+        part = self.part
+        tr = _Travel(prob, part)
+        plans = [
+            _greedy_part(prob, part, tr, drop_late=True),
+            _lst_part(prob, part, tr, ignore=self.ignore),
+        ]
+        best_st, best_un = min(plans, key=lambda p: _part_value(prob, part, p[0], self.ignore))
+        value = _part_value(prob, part, best_st, self.ignore)
+        if value[0] and thorough and self.moves > 0:
+            n_moves = min(self.moves, 300)
+            self.moves -= n_moves
+            best_st, best_un, value = _local_search(
+                prob, part, tr, best_st, n_moves, int(self.settings.seed), self.ignore
+            )
+        if value[0] and thorough and self.budget >= _MIN_SOLVE_TIME:
+            setup = _min_inbound(prob, part, tr)
+            model = _PartModel(
+                prob,
+                part,
+                tr,
+                setup,
+                "ontime",
+                horizon=_part_horizon(prob, part, tr),
+                route_max_visits=0,
+                late_ok=self.ignore,
+            )
+            model.hint(best_st, best_un)
+            share = min(self.budget, max(_MIN_SOLVE_TIME, self.budget / 3))
+            solver = _solver(self.settings, share, float(self.settings.max_wall_time_s))
+            code = solver.solve(model.model)
+            self.budget -= solver.deterministic_time
+            if STATUS_NAMES.get(code) in ("OPTIMAL", "FEASIBLE"):
+                raw, forced = model.read(solver)
+                st, _ = _decode(prob, part, tr, raw, forced)
+                value = min(value, _part_value(prob, part, st, self.ignore))
+        return value[0], value[1]
+
+    def lower_bounds(self, limit: int) -> dict[int, int]:
+        """Per pool the fewest extra units without which some target site is late even
+        with every other pool unlimited (the pool's order-statistics bound, chain links
+        ignored, non-target sites dropped): each is necessary, so their sum bounds the
+        total."""
+        setup = _min_inbound(self.problem, self.part, _Travel(self.problem, self.part))
+        need: dict[int, int] = {}
+        for x in range(limit + 1):
+            capacity = {p: len(self.problem.pools[p]) + x for p in self.pools}
+            bound = _part_bound(
+                self.problem,
+                self.part,
+                setup,
+                keep=lambda s: s not in self.ignore,
+                capacity=capacity,
+                propagate=False,
+            )
+            late_of = {pb.pool: pb.late for pb in bound.pools}
+            for p in self.pools:
+                if p not in need and late_of.get(p, 0) == 0:
+                    need[p] = x
+            if len(need) == len(self.pools):
+                break
+        return {p: need.get(p, limit) for p in self.pools}
+
+    def search(self, lower: Mapping[int, int], limit: int) -> tuple[dict[int, int], bool]:
+        """From the lower bounds (checked thoroughly), add the unit that helps the
+        heuristics most until every target site is on time, then take back every unit the
+        plan can spare (heuristics first, then a thorough check); returns the counts and
+        whether they put every target site on time."""
+        extra = dict(lower)
+        n_late, _ = self.late(extra, thorough=True)
+        if not n_late:
+            return extra, True
+        while n_late:
+            options = []
+            for p in self.pools:
+                if extra[p] < limit:
+                    trial = {**extra, p: extra[p] + 1}
+                    options.append((self.late(trial, thorough=False), p))
+            if not options:
+                return extra, False
+            (_, _), p = min(options)
+            extra[p] += 1
+            n_late, _ = self.late(extra, thorough=False)
+        for p in self.pools:
+            while extra[p] > lower[p]:
+                trial = {**extra, p: extra[p] - 1}
+                if self.late(trial, thorough=False)[0] and self.late(trial, thorough=True)[0]:
+                    break
+                extra = trial
+        return extra, True
 
 
 def least_extra_crews(
     problem: ProblemData, settings: ScheduleSettings, assignment: _Assignment
 ) -> ExtraCrews:
     """Reasons for each late site of ``assignment`` and the fewest extra crew units (by
-    operator × region × kind) that would put every site on time except those their power
-    date (or their own chain) makes late.
+    operator × region × kind) that put on time every site extra units can put on time.
 
-    Per part with such sites: a greedy search adds one unit at a time to the pool that
-    helps most (checked with the real moves) until none is late — an upper bound; then
-    one CP-SAT model with each pool's capacity ``units + extra`` as a variable and hard
-    deadlines minimises the extra units (its bound proves the least); its answer is
-    checked by placing the units with real moves, and the greedy bound is kept when the
-    check fails. Deterministic time: ``explain_deterministic_time`` over the parts.
+    Targets: the late sites whose chain ends by the deadline when every crew visit gets a
+    unit of its own driving from its crew's base (:func:`_unlimited_end`); the others are
+    late whatever the crews (``power date``, ``travel``). Per part with late targets:
+
+    * **lower bound** — per pool, the fewest extra units its order-statistics bound needs
+      to put every target on time with all other pools unlimited (each is necessary, so
+      their sum bounds the total); CP-SAT's bound on a model with the pools' extra units as
+      variables (a relaxation) may raise it;
+    * **search** — from the lower bounds, one unit at a time to the pool that helps most,
+      each candidate checked with real plans (heuristics, local search, CP-SAT with hard
+      deadlines, all with the real moves), then every unit the plan can spare is taken
+      back.
+
+    ``status``: ``OPTIMAL`` when the units found equal the lower bound (proven least),
+    ``FEASIBLE`` when they suffice but are not proven least, ``NOT_FOUND`` when
+    ``max_extra_units_per_pool`` more units per pool do not do it, ``NONE_NEEDED`` when no
+    late site can be helped by crews. Deterministic time: ``explain_deterministic_time``.
     """
     starts = {i: list(assignment.starts[i]) for i in range(len(problem.sites))}
     cal = problem.calendar
-    parts = [p for p in _components(problem) if _fixable_late(problem, p, starts)]
-    extra_total: dict[int, int] = {}
-    lb_total = 0
-    proven = True
-    found = True
-    size_all = max(1, sum(len(p) for p in parts))
-    setup_all: dict[tuple[int, int], int] = {}
+    limit = int(settings.max_extra_units_per_pool)
+    travel_of: dict[int, _Travel] = {}
+    unlimited: dict[int, int] = {}
+    parts = []
     for part in _components(problem):
         tr = _Travel(problem, part)
-        setup_all.update(_min_inbound(problem, part, tr))
+        for s in part:
+            travel_of[s] = tr
+            if problem.sites[s].tasks:
+                unlimited[s] = _unlimited_end(problem, s, tr)
+        late = [
+            s
+            for s in part
+            if problem.sites[s].tasks
+            and starts[s][-1] + problem.sites[s].tasks[-1].duration > problem.sites[s].deadline_tick
+        ]
+        if any(unlimited[s] <= problem.sites[s].deadline_tick for s in late):
+            parts.append(part)
+    extra_total: dict[int, int] = {}
+    lb_total = 0
+    proven = found = True
+    size_all = max(1, sum(len(p) for p in parts))
     for part in parts:
-        budget = float(settings.explain_deterministic_time) * len(part) / size_all
-        travel = _Travel(problem, part)
-        setup = {k: v for k, v in setup_all.items() if k[0] in set(part)}
+        ignore = frozenset(
+            s
+            for s in part
+            if problem.sites[s].tasks and unlimited[s] > problem.sites[s].deadline_tick
+        )
         pools = sorted({t.pool for s in part for t in problem.sites[s].tasks if t.pool >= 0})
-        # Greedy search over crew counts.
-        extra: dict[int, int] = {p: 0 for p in pools}
-        limit = int(settings.max_extra_units_per_pool)
-
-        n_l, _, best_st, best_un = _late_with(problem, part, extra)
-        while n_l:
-            options = []
-            for p in pools:
-                if extra[p] >= limit:
-                    continue
-                trial = dict(extra)
-                trial[p] += 1
-                nl, tl, st, un = _late_with(problem, part, trial)
-                options.append(((nl, tl, p), trial, st, un))
-            if not options:
-                break
-            (nl, tl, _), extra, best_st, best_un = min(options, key=lambda o: o[0])
-            n_l = nl
-        if n_l:
-            found = False
-            for p, k in extra.items():
-                extra_total[p] = extra_total.get(p, 0) + k
-            continue
-        # CP-SAT: least extra units, hard deadlines.
-        horizon = _part_horizon(problem, part, travel)
-        model = _PartModel(
+        budget = float(settings.explain_deterministic_time) * len(part) / size_all
+        search = _ExtraSearch(
             problem,
             part,
-            travel,
-            setup,
-            "extra",
-            horizon=horizon,
-            route_max_visits=0,
-            max_extra=limit,
+            settings,
+            ignore,
+            pools,
+            budget * 0.75,
+            int(
+                float(settings.local_search_rate)
+                * budget
+                / max(1, sum(len(_blocks(problem.sites[s])) for s in part))
+            ),
         )
-        model.hint(best_st, best_un, extra)
-        solver = _solver(settings, budget, float(settings.max_wall_time_s))
-        code = solver.solve(model.model)
-        status = STATUS_NAMES.get(code, "UNKNOWN")
-        lb = sum(extra.values())
-        if status in ("OPTIMAL", "FEASIBLE"):
-            lb = math.ceil(solver.best_objective_bound - 1e-6)
-            cand = {p: int(solver.value(x)) for p, x in model.extra.items()}
-            if sum(cand.values()) < sum(extra.values()):
-                prob = _with_extra_units(problem, cand)
-                tr = _Travel(prob, part)
-                raw, _ = model.read(solver)
-                st, _ = _decode(prob, part, tr, raw)
-                if not _fixable_late(prob, part, st):
-                    extra = cand
+        lower = search.lower_bounds(limit)
+        lb = sum(lower.values())
+        extra, ok = search.search(lower, limit)
+        if not ok:
+            found = False
+        elif sum(extra.values()) > lb:
+            # CP-SAT on the relaxation with the extra units as variables may prove more.
+            tr = travel_of[part[0]]
+            setup = _min_inbound(problem, part, tr)
+            model = _PartModel(
+                problem,
+                part,
+                tr,
+                setup,
+                "extra",
+                horizon=_part_horizon(problem, part, tr),
+                route_max_visits=0,
+                max_extra=limit,
+                late_ok=ignore,
+            )
+            for p, x in model.extra.items():
+                model.model.add(x >= int(lower.get(p, 0)))
+            solver = _solver(settings, budget * 0.25 + search.budget, settings.max_wall_time_s)
+            status = STATUS_NAMES.get(solver.solve(model.model), "UNKNOWN")
+            if status in ("OPTIMAL", "FEASIBLE", "INFEASIBLE"):
+                cp_lb = (
+                    sum(extra.values()) + 1
+                    if status == "INFEASIBLE"
+                    else math.ceil(solver.best_objective_bound - 1e-6)
+                )
+                lb = max(lb, min(cp_lb, sum(extra.values())))
         if sum(extra.values()) > lb:
             proven = False
         lb_total += lb
@@ -2734,26 +3361,26 @@ def least_extra_crews(
                     "chain: even started at once with free crews its tasks end after the "
                     f"deadline {site.deadline}"
                 )
+        elif unlimited[s_idx] > site.deadline_tick:
+            unfixable.append(site.site_id)
+            earliest = cal.date_of(axis.day_of_tick(unlimited[s_idx] - 1))
+            reasons.append(
+                "travel: even with a unit of every crew kind free for it alone, driving from "
+                f"its base, it ends {earliest}, after the deadline {site.deadline}"
+            )
         else:
-            if _travel_late_alone(problem, s_idx, setup_all):
-                reasons.append("travel: the crews' drive to the site alone makes it late")
             pools_needed = [
                 p
                 for p in sorted(extra_total)
                 if extra_total[p] and any(t.pool == p for t in site.tasks)
             ]
+            text = f"crew capacity: {site.operator} crews in {site.region} are fully booked"
             if pools_needed:
                 kinds = ", ".join(
                     f"{problem.pool_keys[p][2]} (+{extra_total[p]})" for p in pools_needed
                 )
-                reasons.append(
-                    f"crew capacity: {site.operator} crews in {site.region} are fully booked; "
-                    f"more {kinds} units put it on time"
-                )
-            elif not reasons:
-                reasons.append(
-                    f"crew capacity: {site.operator} crews in {site.region} are fully booked"
-                )
+                text += f", more {kinds} units put it on time"
+            reasons.append(text)
         rows.append(
             (
                 site.site_id,
@@ -2800,24 +3427,31 @@ def least_extra_crews(
     total = int(extra_df["extra_units"].sum()) if len(extra_df) else 0
     if status == "NONE_NEEDED":
         text = (
-            f"No extra crew helps: the {_plural(len(unfixable), 'late site')} wait for power "
-            "(or their own chain) past the deadline."
+            f"No extra crew helps: the {_plural(len(unfixable), 'late site')} wait for power, "
+            "their own chain or the drive from the crews' bases past the deadline."
         )
     elif status == "NOT_FOUND":
         text = (
-            f"Even {settings.max_extra_units_per_pool} more units per crew pool do not put every "
-            "site on time (see infeasibility.json)."
+            f"Even {limit} more units per crew pool do not put every site on time "
+            f"(at least {_plural(lb_total, 'extra unit')} are needed; see infeasibility.json)."
         )
     else:
         by = ", ".join(
             f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
         )
-        proof = "proven" if status == "OPTIMAL" else "not proven least"
+        proof = (
+            "proven least"
+            if status == "OPTIMAL"
+            else f"enough, not proven least: at least {_plural(lb_total, 'unit')} are needed"
+        )
         text = (
             f"Least extra crews to meet every deadline ({proof}): {_plural(total, 'unit')}: {by}."
         )
         if unfixable:
-            text += f" {_plural(len(unfixable), 'site')} stay late whatever the crews (power date)."
+            text += (
+                f" {_plural(len(unfixable), 'site')} stay late whatever the crews (power date, "
+                "chain or travel)."
+            )
     return ExtraCrews(
         late_sites=late_df,
         extra=extra_df,
@@ -2838,12 +3472,15 @@ def solve_rcpsp(
     max_deterministic_time: float = 1.0,
     seed: int = 0,
     num_workers: int = 2,
+    linearization_level: int = 2,
 ) -> tuple[str, int, int, list[int]]:
     """The scheduler's core on a single-mode RCPSP (PSPLIB): fixed-size intervals,
     ``end ≤ start`` precedences and one ``add_cumulative`` per renewable resource — the
     constraint families :class:`_PartModel` uses for crew pools — minimising the
     makespan. Returns ``(status, makespan, bound, starts)``; activities are 0-based and
-    ``successors[i]`` lists ``i``'s successors."""
+    ``successors[i]`` lists ``i``'s successors. ``linearization_level`` 2 puts the
+    cumulative relaxations into CP-SAT's LP (on PSPLIB j30 with one worker and 1 unit of
+    deterministic time it finds the optimum more often than the default 1)."""
     n = len(durations)
     horizon = int(sum(durations))
     m = cp_model.CpModel()
@@ -2868,7 +3505,10 @@ def solve_rcpsp(
     p.max_deterministic_time = float(max_deterministic_time)
     p.random_seed = int(seed)
     p.num_workers = int(num_workers)
-    p.interleave_search = True
+    # Several workers: interleaved (deterministic); one worker: its plain sequential
+    # search, which is stronger than a one-thread interleaved portfolio on j30.
+    p.interleave_search = int(num_workers) > 1
+    p.linearization_level = int(linearization_level)
     code = solver.solve(m)
     status = STATUS_NAMES.get(code, f"UNRECOGNISED_{code}")
     if status not in ("OPTIMAL", "FEASIBLE"):

@@ -31,6 +31,10 @@ from covgap.schedule import (
     ScheduleResult,
     ScheduleSettings,
     TaskTemplate,
+    _min_inbound,
+    _part_bound,
+    _Travel,
+    build_problem,
     greedy_schedule,
     plan_builds,
     solve_rcpsp,
@@ -134,6 +138,9 @@ def _check_feasible(
                 assert day.weekday() != 6 and day not in HOLIDAYS, (site_id, row.task, day)
             if settings.ticks_per_day == 1 and not settings.rain_windows:
                 dur = settings.template(row.task).duration_days
+                override = site.get(f"duration_{row.task}")
+                if override is not None and not pd.isna(override):
+                    dur = override
                 assert _working_days(start, finish) == dur
             if prev_finish is not None:
                 assert start >= prev_finish, (site_id, row.task)
@@ -218,6 +225,125 @@ def test_least_extra_crews_is_one_civil_unit() -> None:
     assert "crew capacity" in ex.late_sites["reasons"].iloc[0]
     doc = ex.to_dict()
     assert doc["extra_units_total"] == 1 and doc["late_sites"][0]["late_days"] == 4
+
+
+def _one_civil_crew(rows: list[dict[str, Any]], civil_units: int = 1) -> ScheduleSettings:
+    """CIVIL_HEAVY templates, one tick per day, no travel; every kind but civil has as
+    many units as there are sites (never a queue), civil has ``civil_units``."""
+    counts = {k: len(rows) for k in CREW_KINDS}
+    counts["civil"] = civil_units
+    return _daily(tasks=CIVIL_HEAVY, crews=_crews(**counts))
+
+
+def test_tardiness_bound_is_exact_behind_one_civil_crew() -> None:
+    # By hand: three sites due Sun 31 Aug (last working day index 40, so the deadline
+    # tick is 41); surveys day 0, permits day 1, then one civil unit: 2–21, 22–41,
+    # 42–61; tower, grid and the 3-day RF visit follow at once (plenty of those units),
+    # so the sites end at ticks 27, 47, 67: 2 late, 6 + 26 = 32 ticks. The order
+    # statistics of the civil pool give exactly that bound (ranks end 22, 42, 62, plus
+    # the 5-tick tail, against 41), so both levels are proven.
+    rows = [{"site_id": f"S-{k}", "deadline": "2025-08-31"} for k in "ABC"]
+    sites, settings = _sites(rows), _one_civil_crew(rows)
+    result = plan_builds(sites, settings)
+    _check_feasible(result, sites, settings)
+    assert (result.n_late, result.tardiness_ticks) == (2, 32)
+    assert (result.n_late_lower_bound, result.tardiness_lower_bound_ticks) == (2, 32)
+    assert result.tardiness_bound_sources == (("civil crews", 32),)
+    assert result.n_late_bound_sources == (("civil crews", 2),)
+    assert "Tardiness level: 32 ticks" in result.summary and "gap 0.0%" in result.summary
+
+
+def test_bounds_never_exceed_the_brute_force_optimum() -> None:
+    # One civil unit, four sites with civil jobs of 6, 9, 4 and 12 working days, all
+    # ready on day 2 (survey, permit) and ending 5 days after their civil job (tower,
+    # grid, RF; plenty of units). Every order of the civil jobs is tried by hand below:
+    # the lexicographic optimum (late sites, then tardiness) must be what CP-SAT returns,
+    # and the proven bounds (computed without the solver) may not exceed it.
+    civil_days = {"S-A": 6, "S-B": 9, "S-C": 4, "S-D": 12}
+    due = {"S-A": "2025-07-25", "S-B": "2025-08-01", "S-C": "2025-07-30", "S-D": "2025-08-08"}
+    rows = [{"site_id": s, "deadline": due[s], "duration_civil": civil_days[s]} for s in civil_days]
+    sites, settings = _sites(rows), _one_civil_crew(rows)
+    start = dt.date(2025, 7, 15)
+    deadline_tick = {s: _working_days(start, dt.date.fromisoformat(d)) for s, d in due.items()}
+    assert deadline_tick == {"S-A": 10, "S-B": 16, "S-C": 14, "S-D": 22}
+    best = None
+    for order in itertools.permutations(civil_days):
+        t, late, tard = 2, 0, 0
+        for s in order:
+            t += civil_days[s]
+            over = max(0, t + 5 - deadline_tick[s])
+            late, tard = late + (over > 0), tard + over
+        best = min(best or (late, tard), (late, tard))
+    assert best is not None
+    problem = build_problem(sites, settings)
+    part = list(range(len(problem.sites)))
+    bound = _part_bound(problem, part, _min_inbound(problem, part, _Travel(problem, part)))
+    assert bound.late[0] <= best[0]
+    assert bound.tardiness()[0] <= best[1]
+    assert bound.tardiness(best[0])[0] <= best[1]
+    result = plan_builds(sites, settings)
+    _check_feasible(result, sites, settings)
+    assert (result.n_late, result.tardiness_ticks) == best
+    assert result.n_late_lower_bound <= best[0]
+    assert result.tardiness_lower_bound_ticks <= best[1]
+
+
+def test_least_extra_crews_is_two_civil_units_for_three_parallel_jobs() -> None:
+    # The three sites of the exact-bound test: one civil unit finishes a 20-day job on
+    # day 21, the next on day 41, too late for a 5-day tail before tick 41; so every
+    # site needs a civil unit of its own: +2 civil. With three civil units, civil runs
+    # 2–21, 3–22, 4–23 (surveys on days 0, 1, 2 with plenty of survey units — here 3),
+    # and everything ends by tick 29 ≤ 41.
+    rows = [{"site_id": f"S-{k}", "deadline": "2025-08-31"} for k in "ABC"]
+    result = plan_builds(_sites(rows), _one_civil_crew(rows))
+    ex = result.explanation
+    assert ex is not None and ex.status == "OPTIMAL"
+    assert list(ex.extra[["kind", "units", "extra_units"]].itertuples(index=False, name=None)) == [
+        ("civil", 1, 2)
+    ]
+    assert ex.lower_bound == 2
+    assert "proven least" in ex.summary
+    fixed = plan_builds(_sites(rows), _one_civil_crew(rows, civil_units=3))
+    assert fixed.n_late == 0
+
+
+#: CIVIL_HEAVY with civil 10 days and an RF visit of 10 (equipment 8, backhaul 1,
+#: integration 1).
+CIVIL_AND_RF = tuple(
+    {
+        "civil": TaskTemplate("civil", 10, "civil"),
+        "equipment": TaskTemplate("equipment", 8, "rf"),
+    }.get(t.name, t)
+    for t in CIVIL_HEAVY
+)
+
+
+def test_least_extra_crews_is_one_civil_and_one_rf_unit() -> None:
+    # Three sites due 31 Aug (deadline tick 41), one unit of every kind. By hand:
+    # surveys 0, 1, 2; permits 1, 2, 3; one civil unit gives civil 2–11, 12–21, 22–31,
+    # so the third site's tower is 32, grid 33, RF 34–43: ends 44 > 41 whatever the RF
+    # crews — a second civil unit is needed. With it (civil 2–11, 3–12, 12–21; towers
+    # 12, 13, 22; grids 13, 14, 23) one RF unit still ends the third visit at 44
+    # (14–23, 24–33, 34–43), so a second RF unit is needed too; with both, RF runs
+    # 14–23, 15–24, 24–33 and the last site ends at 34 ≤ 41. Least: +1 civil, +1 RF.
+    rows = [{"site_id": f"S-{k}", "deadline": "2025-08-31"} for k in "ABC"]
+    sites = _sites(rows)
+    settings = _daily(tasks=CIVIL_AND_RF, crews=_crews())
+    result = plan_builds(sites, settings)
+    ex = result.explanation
+    assert ex is not None and ex.status == "OPTIMAL"
+    assert list(ex.extra[["kind", "extra_units"]].itertuples(index=False, name=None)) == [
+        ("civil", 1),
+        ("rf", 1),
+    ]
+    assert ex.lower_bound == 2
+    doc = ex.to_dict()
+    assert doc["extra_units_total"] == 2 and doc["extra_units_lower_bound"] == 2
+    assert doc["proven_least"] is True
+    both = plan_builds(sites, _daily(tasks=CIVIL_AND_RF, crews=_crews(civil=2, rf=2)))
+    assert both.n_late == 0
+    for one in (_crews(civil=2), _crews(rf=2)):
+        assert plan_builds(sites, _daily(tasks=CIVIL_AND_RF, crews=one)).n_late == 1
 
 
 def test_two_civil_crews_make_everything_on_time() -> None:
