@@ -51,11 +51,28 @@ other losses are ≥ 0, so a sector beyond its reach could only give less than
 Terrain (optional, DESIGN §4): given an opened DEM (``covgap.terrain.Dem``), the pairs
 whose whole path lies on it are first enumerated (a collect-only pass of the same grid
 walk), reduced to one path per site position, height, frequency and village, and
-their loss computed once by ``covgap.terrain.terrain_path_loss_db`` (ITM or the
-knife-edge screen); the kernel then uses that loss in place of the terrain-free
-model's for those pairs (recorded as "itm"/"knife_edge") and the terrain-free model
-for the others, and both counts are reported. ``covgap.terrain`` (rasterio) is
-imported only when a DEM is used.
+their loss computed once by ``covgap.terrain.terrain_path_loss_db`` (ITM, the
+knife-edge screen or NTIA Extended Hata); the kernel then uses that loss in place of
+the terrain-free model's for those pairs (recorded as "itm"/"knife_edge"/"ehata") and
+the terrain-free model for the others, and both counts are reported.
+``covgap.terrain`` (rasterio) is imported only when a DEM is used.
+
+eHata over the DEM (``model = "ehata"``, or ``terrain_model = "ehata"`` under "auto")
+is handled as the Hata path is, deliberately: (1) its environment is the village's
+clutter (``covgap.ehata.ENVIRONMENT_NLCD``: urban / suburban / rural), exactly as
+Hata's area correction is, and the clutter loss of ``clutter_loss_db`` is still added
+on top — for Hata too that setting is the margin for the buildings and vegetation
+around the handset at the village's edge, not the area-type correction both models
+already contain, so neither counts the area type twice and changing the model does
+not silently change the margin; (2) its loss is floored at free space over the
+pair's distance (the rule of the dispatcher, SEAMCAT's Extended Hata, ERC Report
+68), since eHata's ridge, slope and sea-path corrections can bring it below free
+space on mountain and coastal paths. The floor keeps the reach (free space to
+threshold − 10 dB) exact for eHata pairs; the free-space pre-test does not apply
+to terrain pairs at all (their losses are computed before the kernel). eHata pairs
+outside ``covgap.ehata.EHATA_RANGE`` (700/900/3500 MHz carriers, effective base
+heights under 30 m, paths under 1 km, …) are marked ``extrapolated``; ITM and
+knife-edge pairs never are.
 
 Calibration (``covgap.calibration``): per-clutter offsets (dB) and slopes (dB per
 decade of distance) fitted to measurements are settings here
@@ -181,12 +198,13 @@ class AnalysisSettings:
     max_reach_km: float = 20.0
     #: Path-loss model: "auto" (per pair, see covgap.propagation.path_loss_db; with a DEM,
     #: ``terrain_model`` over the DEM where it covers the path), "hata", "cost231", "rma",
-    #: "fspl" (terrain-free: a DEM is not used), or "itm" / "knife_edge" (that terrain
-    #: model over the DEM, which is then required; "auto"'s terrain-free choice where the
-    #: DEM does not cover the path).
+    #: "fspl" (terrain-free: a DEM is not used), or "itm" / "knife_edge" / "ehata" (that
+    #: terrain model over the DEM, which is then required; "auto"'s terrain-free choice
+    #: where the DEM does not cover the path).
     model: str = "auto"
     #: Terrain model of "auto" over a DEM: "itm" (Longley–Rice point-to-point, the model
-    #: of record) or "knife_edge" (free space + Deygout knife edges, the fast screen).
+    #: of record), "knife_edge" (free space + Deygout knife edges, the fast screen) or
+    #: "ehata" (NTIA Extended Hata v3.2 over the profile, median, village clutter).
     terrain_model: str = "itm"
     #: Profile step along a terrain path, m (≤ the DEM's pixel size is pointless below it).
     terrain_step_m: float = 30.0
@@ -235,7 +253,8 @@ class Assessment:
     #: pairs evaluated by a terrain-free model although a DEM was in use (the DEM does not
     #: cover the path, or it has no data on it); 0 without a DEM
     n_pairs_fallback: int = 0
-    #: the terrain model used over the DEM ("itm" / "knife_edge"), None without terrain
+    #: the terrain model used over the DEM ("itm" / "knife_edge" / "ehata"), None without
+    #: terrain
     terrain_model: str | None = None
 
 
@@ -286,7 +305,7 @@ def _max_calibration_gain_db(settings: AnalysisSettings) -> float:
 
 
 def _kernel_model_code(settings: AnalysisSettings) -> int:
-    """The terrain-free model code the kernels use ("itm"/"knife_edge" → auto's choice)."""
+    """The terrain-free model code the kernels use (a terrain model → auto's choice)."""
     if settings.model in TERRAIN_MODEL_NAMES:
         return MODEL_AUTO
     return model_code(settings.model)
@@ -295,7 +314,8 @@ def _kernel_model_code(settings: AnalysisSettings) -> int:
 def _terrain_choice(settings: AnalysisSettings, dem: Any) -> str | None:
     """The terrain model a run uses over ``dem``, or None (no DEM, or a terrain-free model).
 
-    ``model = "itm"``/``"knife_edge"`` without a DEM is a ScenarioError.
+    A terrain model (``"itm"``/``"knife_edge"``/``"ehata"``) without a DEM is a
+    ScenarioError.
     """
     if settings.model in TERRAIN_MODEL_NAMES:
         if dem is None:
@@ -778,10 +798,8 @@ def _raise_bar(
 
 
 @cached_njit(inline="always")
-def _terrain_lookup(
-    p_k: npt.NDArray[np.int64], p_loss_db: npt.NDArray[np.float64], lo: int, hi: int, k: int
-) -> float:
-    """Terrain loss of sector ``k`` among ``p_k[lo:hi]`` (ascending), NaN when absent."""
+def _terrain_index(p_k: npt.NDArray[np.int64], lo: int, hi: int, k: int) -> int:
+    """Position of sector ``k`` in ``p_k[lo:hi]`` (ascending), −1 when absent."""
     end = hi
     while lo < hi:
         mid = (lo + hi) // 2
@@ -790,8 +808,8 @@ def _terrain_lookup(
         else:
             hi = mid
     if lo < end and p_k[lo] == k:
-        return p_loss_db[lo]
-    return math.nan
+        return lo
+    return -1
 
 
 @cached_njit(depends_on=(PROPAGATION_SOURCE,))
@@ -834,6 +852,7 @@ def _best_server_kernel(
     v_pair_end: npt.NDArray[np.int64],
     p_k: npt.NDArray[np.int64],
     p_loss_db: npt.NDArray[np.float64],
+    p_ext: npt.NDArray[np.bool_],
     terrain_code: int,
     geo: npt.NDArray[np.float64],
     pat: npt.NDArray[np.float64],
@@ -862,16 +881,16 @@ def _best_server_kernel(
     loss is ≥ 0, so a sector whose level with free-space loss alone stays below the
     level it has to match (its slot's running best) cannot change anything: its model
     loss and bearing are skipped, with the test done in linear form (no logarithm).
-    Terrain pairs (their loss may be below free space) and calibration slopes skip
+    Terrain pairs (ITM's loss may be below free space) and calibration slopes skip
     the pre-test. The results do not depend on the order in which sectors are met
     (ties go to the lowest ``tower_id``).
 
     Terrain: village ``i``'s pairs with a terrain loss are ``p_k[v_pair_start[i]:
     v_pair_end[i]]`` (sector positions, ascending) with losses ``p_loss_db`` (NaN: the
     DEM did not answer); a finite one replaces the model's loss and the pair records
-    ``terrain_code``, not extrapolated. Calibration: ``v_slope_db[i]`` dB per decade of
-    distance (km) is added to every level of the village (its offset is in
-    ``v_extra_db``).
+    ``terrain_code``, extrapolated as ``p_ext`` says (eHata outside its range).
+    Calibration: ``v_slope_db[i]`` dB per decade of distance (km) is added to every
+    level of the village (its offset is in ``v_extra_db``).
     """
     for i in numba.prange(v_lat.size):
         phi = v_lat[i]
@@ -906,13 +925,15 @@ def _best_server_kernel(
                 flags = ints[k, _I_FLAGS]
                 slot = ints[k, _I_SLOT]
                 loss = math.nan
-                if t_lo < t_hi:
-                    loss = _terrain_lookup(p_k, p_loss_db, t_lo, t_hi, k)
+                t_at = _terrain_index(p_k, t_lo, t_hi, k) if t_lo < t_hi else -1
+                if t_at >= 0:
+                    loss = p_loss_db[t_at]
                 if math.isfinite(loss):
                     d_m = _chord_to_m(chord2)
                     d = _chord_to_km(chord2)
                     used = terrain_code
-                    ext = False
+                    ext = p_ext[t_at]
+                    ext_pairs += ext
                     terrain_pairs += 1
                 else:
                     near = _near_edge(chord2, edges)  # rounding matters: use the distance
@@ -1270,16 +1291,19 @@ def assess_villages(
     and ``best_operator`` is the measured operator (None if not given).
 
     Terrain (``dem``: a :class:`covgap.terrain.Dem` from :func:`covgap.terrain.open_dem`):
-    with ``settings.model`` "auto" (its ``terrain_model``), "itm" or "knife_edge", every
-    pair whose whole path the DEM covers gets the terrain model's loss
+    with ``settings.model`` "auto" (its ``terrain_model``), "itm", "knife_edge" or
+    "ehata", every pair whose whole path the DEM covers gets the terrain model's loss
     (:func:`covgap.terrain.terrain_path_loss_db`, tower height → ``mobile_height_m``,
     profile step ``terrain_step_m``; computed once per site position, height, frequency
     and village, so the sectors of a site share it) in place of the terrain-free
-    model's, and records that model ("itm"/"knife_edge", not extrapolated); the other
-    pairs keep the terrain-free model (``n_pairs_fallback``). A DEM covering none of
-    the paths raises :class:`~covgap.errors.InputFileError` naming it and both extents;
-    "itm"/"knife_edge" without a DEM raise :class:`~covgap.errors.ScenarioError`. The
-    terrain-free named models ("hata", "cost231", "rma", "fspl") do not use a DEM.
+    model's, and records that model ("itm"/"knife_edge", never extrapolated; "ehata",
+    with the village's clutter as its environment, floored at free space, extrapolated
+    outside ``covgap.ehata.EHATA_RANGE``: see the module docstring); the clutter and
+    body losses are added as for every model. The other pairs keep the terrain-free
+    model (``n_pairs_fallback``). A DEM covering none of the paths raises
+    :class:`~covgap.errors.InputFileError` naming it and both extents; a terrain model
+    without a DEM raises :class:`~covgap.errors.ScenarioError`. The terrain-free named
+    models ("hata", "cost231", "rma", "fspl") do not use a DEM.
     """
     _check_settings(settings)
     terrain_model = _terrain_choice(settings, dem)
@@ -1336,6 +1360,7 @@ def assess_villages(
                     tp.end[ix],
                     tp.k,
                     tp.loss_db,
+                    tp.extrapolated,
                     tp.code,
                     sectors.geo,
                     sectors.pat,
@@ -1397,7 +1422,8 @@ class _TerrainPairs:
     """Terrain losses per village–sector pair, grouped by village (CSR, sector ascending).
 
     Village ``i``'s pairs are ``k[start[i]:end[i]]`` (sector positions of
-    :class:`_Sectors`) with losses ``loss_db`` (NaN where the DEM did not answer);
+    :class:`_Sectors`) with losses ``loss_db`` (NaN where the DEM did not answer) and
+    ``extrapolated`` (the terrain model is outside its validity range: eHata only);
     ``code`` is the terrain model's code in ``MODEL_NAMES``.
     """
 
@@ -1405,12 +1431,13 @@ class _TerrainPairs:
     end: npt.NDArray[np.int64]
     k: npt.NDArray[np.int64]
     loss_db: npt.NDArray[np.float64]
+    extrapolated: npt.NDArray[np.bool_]
     code: int
 
     @classmethod
     def none(cls, n: int) -> _TerrainPairs:
         zero = np.zeros(n, dtype=np.int64)
-        return cls(zero, zero, np.zeros(0, dtype=np.int64), np.zeros(0), -1)
+        return cls(zero, zero, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, np.bool_), -1)
 
 
 def _on_dem(dem: Any, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Any:
@@ -1470,21 +1497,25 @@ def _terrain_pairs(
     v_lon_r = np.radians(v_lon)
     parts_v: list[npt.NDArray[np.int64]] = []
     parts_k: list[npt.NDArray[np.int64]] = []
+    parts_d: list[npt.NDArray[np.float64]] = []
     for start in range(0, villages_on.size, settings.chunk_size):
         ix = villages_on[start : start + settings.chunk_size]
         pairs = _pairs_in_reach(ix, v_lat_r, v_lon_r, env, extra_db, sectors, mcode)
         keep = t_on[pairs.k]
         parts_v.append(pairs.village[keep])
         parts_k.append(pairs.k[keep])
+        parts_d.append(pairs.distance_m[keep])
     if not parts_v:
         return _TerrainPairs.none(n)
     p_v = np.concatenate(parts_v)
     p_k = np.concatenate(parts_k)
     order = np.lexsort((p_k, p_v))
-    p_v, p_k = p_v[order], p_k[order]
+    p_v, p_k, p_d = p_v[order], p_k[order], np.concatenate(parts_d)[order]
     if p_v.size == 0:
         return _TerrainPairs.none(n)
-    p_loss = _pair_terrain_loss_db(dem, terrain_model, settings, sectors, p_k, p_v, v_lon, v_lat)
+    p_loss, p_ext = _pair_terrain_loss_db(
+        dem, terrain_model, settings, sectors, p_k, p_v, v_lon, v_lat, env, p_d
+    )
     counts_v = np.bincount(p_v, minlength=n).astype(np.int64)
     end = np.cumsum(counts_v)
     return _TerrainPairs(
@@ -1492,6 +1523,7 @@ def _terrain_pairs(
         end=end,
         k=np.ascontiguousarray(p_k),
         loss_db=np.ascontiguousarray(p_loss),
+        extrapolated=np.ascontiguousarray(p_ext),
         code=MODEL_NAMES.index(terrain_model),
     )
 
@@ -1644,18 +1676,24 @@ def _pair_terrain_loss_db(
     village: npt.NDArray[np.int64],
     v_lon: npt.NDArray[np.float64],
     v_lat: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """Terrain loss of each pair (sector position ``k``, village position ``village``), dB.
+    env: npt.NDArray[np.int64],
+    distance_m: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Terrain loss of each pair (sector position ``k``, village position ``village``), dB,
+    and whether the pair is outside the terrain model's validity range.
 
-    NaN where the DEM does not cover the path. One terrain path per distinct (site
-    position, antenna height, frequency) × village, so the sectors of a site share it;
-    :func:`covgap.terrain.terrain_path_loss_db` runs once over the distinct paths
-    (it raises InputFileError naming the DEM when it covers none of them).
+    NaN (and not extrapolated) where the DEM does not cover the path. One terrain path
+    per distinct (site position, antenna height, frequency) × village, so the sectors of
+    a site share it; :func:`covgap.terrain.terrain_path_loss_db` runs once over the
+    distinct paths (it raises InputFileError naming the DEM when it covers none of them).
+    eHata gets the village's clutter as its environment (``env``: codes of
+    ``ENVIRONMENTS``) and its loss is floored at free space over the pair's
+    ``distance_m`` (the kernel's distance; see the module docstring).
     """
     from .terrain import terrain_path_loss_db  # lazy: rasterio only when a DEM is used
 
     if k.size == 0:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0, dtype=np.bool_)
     site_key = np.stack(
         [sectors.lon_deg, sectors.lat_deg, sectors.height_m, sectors.coef[:, COEF_FREQ]], axis=1
     )
@@ -1665,12 +1703,15 @@ def _pair_terrain_loss_db(
     _, first, inverse = np.unique(path_key, return_index=True, return_inverse=True)
     tk = k[first]
     tv = village[first]
-    itm_kw: dict[str, Any] = (
-        {"climate": settings.itm_climate, "n_0_nunits": settings.itm_n0_nunits}
-        if terrain_model == "itm"
-        else {}
-    )
-    loss_u, _covered = terrain_path_loss_db(
+    itm_kw: dict[str, Any] = {}
+    if terrain_model == "itm":
+        itm_kw = {"climate": settings.itm_climate, "n_0_nunits": settings.itm_n0_nunits}
+    elif terrain_model == "ehata":
+        from .ehata import ENVIRONMENT_NLCD
+
+        nlcd = np.array([ENVIRONMENT_NLCD[e] for e in ENVIRONMENTS], dtype=np.int64)
+        itm_kw = {"environment": nlcd[env[tv]], "reliability": 0.5}
+    answer = terrain_path_loss_db(
         dem,
         sectors.lon_deg[tk],
         sectors.lat_deg[tk],
@@ -1683,7 +1724,14 @@ def _pair_terrain_loss_db(
         step_m=settings.terrain_step_m,
         **itm_kw,
     )
-    return np.asarray(loss_u, dtype=np.float64)[np.asarray(inverse).ravel()]
+    inv = np.asarray(inverse).ravel()
+    loss = np.asarray(answer.loss_db, dtype=np.float64)[inv]
+    ext = (answer.covered & ~answer.in_range)[inv]
+    if terrain_model == "ehata":
+        d_km = np.maximum(distance_m / 1000.0, MIN_DISTANCE_KM)
+        free = sectors.coef[k, COEF_FSPL] + 20.0 * np.log10(d_km)
+        loss = np.where(np.isfinite(loss), np.maximum(loss, free), loss)
+    return loss, ext
 
 
 # --------------------------------------------------------------------------- summaries
@@ -1922,10 +1970,11 @@ class CoverageMatrix:
     level_no_terrain_dbm: npt.NDArray[np.float64]
     covered: npt.NDArray[np.bool_]
     distance_m: npt.NDArray[np.float64]
-    #: model name per pair (``covgap.propagation.MODEL_NAMES``; "itm" over the DEM)
+    #: model name per pair (``covgap.propagation.MODEL_NAMES``; the terrain model's over
+    #: the DEM)
     model: npt.NDArray[np.object_]
     extrapolated: npt.NDArray[np.bool_]
-    #: the DEM answered for the pair (its loss is ITM's)
+    #: the DEM answered for the pair (its loss is the terrain model's)
     terrain: npt.NDArray[np.bool_]
     n_candidates: int
     n_villages: int
@@ -1969,15 +2018,16 @@ def coverage_matrix(
     × transmitter beyond the pairs in reach.
 
     Terrain (``dem``, a :class:`covgap.terrain.Dem`): as in :func:`assess_villages` —
-    with ``settings.model`` "auto" (its ``terrain_model``, default ITM), "itm" or
-    "knife_edge", the loss of every pair whose path the DEM covers is the terrain
-    model's over the DEM profile (:func:`covgap.terrain.terrain_path_loss_db`,
+    with ``settings.model`` "auto" (its ``terrain_model``, default ITM), "itm",
+    "knife_edge" or "ehata", the loss of every pair whose path the DEM covers is the
+    terrain model's over the DEM profile (:func:`covgap.terrain.terrain_path_loss_db`,
     transmitter height → ``mobile_height_m``), the terrain seam of
     :func:`covgap.propagation.path_loss_db` (the DEM's loss replaces the model's; the
-    pair records the terrain model, not extrapolated); other pairs keep the
-    terrain-free model and are counted in ``n_terrain_fallback``. A DEM covering none
-    of the pairs raises :class:`~covgap.errors.InputFileError` naming it; "itm" or
-    "knife_edge" without a DEM raise :class:`~covgap.errors.ScenarioError`. The
+    pair records the terrain model, not extrapolated except eHata outside its range;
+    eHata floored at free space); other pairs keep the terrain-free model and are
+    counted in ``n_terrain_fallback``. A DEM covering none of the pairs raises
+    :class:`~covgap.errors.InputFileError` naming it; a terrain model without a DEM
+    raises :class:`~covgap.errors.ScenarioError`. The
     terrain-free named models ignore the DEM. Calibration terms
     (``clutter_offset_db``, ``clutter_slope_db_per_decade``) apply as in
     :func:`assess_villages`.
@@ -2045,13 +2095,13 @@ def coverage_matrix(
     terrain = np.zeros(total, dtype=np.bool_)
     n_fallback = 0
     if terrain_name is not None and total:
-        t_loss = _pair_terrain_loss_db(
-            dem, terrain_name, settings, sectors, k, village, v_lon, v_lat
+        t_loss, t_ext = _pair_terrain_loss_db(
+            dem, terrain_name, settings, sectors, k, village, v_lon, v_lat, env, dist
         )
         answered = np.isfinite(t_loss)
         level = np.where(answered, level_free + loss - t_loss, level_free)
         used = np.where(answered, MODEL_NAMES.index(terrain_name), used)
-        ext = ext & ~answered
+        ext = np.where(answered, t_ext, ext)
         terrain = answered
         n_fallback = int((~answered).sum())
     tech = _codes(

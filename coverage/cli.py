@@ -83,7 +83,8 @@ ExcludedOpt = Annotated[
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", help="Path-loss model: auto, hata, cost231, rma, fspl, itm, knife_edge."
+        "--model",
+        help="Path-loss model: auto, hata, cost231, rma, fspl, itm, knife_edge, ehata.",
     ),
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when any input row is rejected.")]

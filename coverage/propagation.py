@@ -52,22 +52,23 @@ ENV_SUBURBAN = 2
 ENV_OPEN_RURAL = 3
 
 #: Model names as recorded per pair (``model`` column); a model's code is its index.
-#: "itm" and "knife_edge" are the terrain models (``covgap.terrain``): a pair records
-#: one of them when a DEM answered for its path.
-MODEL_NAMES: tuple[str, ...] = ("hata", "cost231", "rma", "fspl", "itm", "knife_edge")
+#: "itm", "knife_edge" and "ehata" are the terrain models (``covgap.terrain``): a pair
+#: records one of them when a DEM answered for its path.
+MODEL_NAMES: tuple[str, ...] = ("hata", "cost231", "rma", "fspl", "itm", "knife_edge", "ehata")
 MODEL_HATA = 0
 MODEL_COST231 = 1
 MODEL_RMA = 2
 MODEL_FSPL = 3
 MODEL_ITM = 4
 MODEL_KNIFE_EDGE = 5
+MODEL_EHATA = 6
 #: Input-only code of the ``"auto"`` choice.
 MODEL_AUTO = -1
 #: What :func:`path_loss_db` accepts as ``model`` (the terrain-free choices).
 MODEL_CHOICES: tuple[str, ...] = ("auto", "hata", "cost231", "rma", "fspl")
 #: The terrain models (they need a DEM profile; see ``covgap.terrain``), in
 #: :data:`MODEL_NAMES` spelling.
-TERRAIN_MODEL_NAMES: tuple[str, ...] = ("itm", "knife_edge")
+TERRAIN_MODEL_NAMES: tuple[str, ...] = ("itm", "knife_edge", "ehata")
 
 ModelChoice = Literal["auto", "hata", "cost231", "rma", "fspl"]
 
@@ -111,6 +112,7 @@ _SOURCES = {
     "cost231_hata": "COST 231 Final Report §4.4.1",
     "rma_38901": "3GPP TR 38.901 Table 7.4.1-1",
     "fspl": "ITU-R P.525",
+    "ehata": "NTIA eHata v3.2",
 }
 
 # --------------------------------------------------------------------------- cores
@@ -230,7 +232,7 @@ def environment_codes(environment: str | ArrayLike) -> npt.NDArray[np.int8]:
     for i, name in enumerate(uniq):
         if name not in ENVIRONMENTS:
             raise PropagationRangeError(
-                f"environment = {name!r} is not one of {', '.join(ENVIRONMENTS)}",
+                f"environment = {str(name)!r} is not one of {', '.join(ENVIRONMENTS)}",
                 column="environment",
             )
         lookup[i] = ENVIRONMENTS.index(name)
@@ -937,8 +939,10 @@ def path_loss_db(
 
     Terrain seam: ``terrain_loss_db`` (same shape, NaN where no terrain model
     answered) replaces the loss where finite; those pairs are recorded as
-    ``terrain_model`` (``"itm"`` or ``"knife_edge"``, the model that produced the
-    losses) and not extrapolated. Arguments as in the model functions
+    ``terrain_model`` (``"itm"``, ``"knife_edge"`` or ``"ehata"``, the model that
+    produced the losses) and not extrapolated (the seam takes losses only: eHata's
+    out-of-range pairs are marked by ``covgap.analysis`` from
+    ``covgap.terrain.TerrainLoss.in_range``). Arguments as in the model functions
     (``freq_mhz`` MHz, heights m, ``d_km`` km, environment names).
     """
     code = model_code(model)

@@ -12,9 +12,10 @@ An edge module (it reads its own input, the DEM GeoTIFF); everything else is pur
 - :func:`knife_edge_loss_db`: diffraction over the profile, ITU-R P.526-15 §4.1
   knife edges combined by Deygout (up to 3 edges) or Epstein–Peterson, numba-parallel
   over paths. :func:`line_of_sight`: optical or Fresnel-zone clearance.
-- :func:`terrain_path_loss_db`: ITM point-to-point (the model of record) or free
-  space + knife edges, for the pairs whose path the DEM covers; NaN and
-  ``covered=False`` elsewhere so the caller falls back to the terrain-free models.
+- :func:`terrain_path_loss_db`: ITM point-to-point (the model of record), free
+  space + knife edges, or NTIA Extended Hata over the profile (``covgap.ehata``), for
+  the pairs whose path the DEM covers; NaN and ``covered=False`` elsewhere so the
+  caller falls back to the terrain-free models.
 
 Geometry. Intermediate points lie on the great circle between the end points
 (spherical interpolation of the WGS 84 geodetic coordinates, equal spacing, exact at
@@ -36,10 +37,11 @@ Not supported: paths crossing the antimeridian (±180°).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -78,8 +80,10 @@ DEFAULT_TILE_DEG = 0.25
 
 KnifeEdgeMethod = Literal["deygout", "epstein_peterson"]
 KNIFE_EDGE_METHODS: tuple[str, ...] = ("deygout", "epstein_peterson")
-TerrainModel = Literal["itm", "knife_edge"]
-TERRAIN_MODELS: tuple[str, ...] = ("itm", "knife_edge")
+TerrainModel = Literal["itm", "knife_edge", "ehata"]
+TERRAIN_MODELS: tuple[str, ...] = ("itm", "knife_edge", "ehata")
+#: Options :func:`terrain_path_loss_db` passes on to eHata (``covgap.ehata.ehata_batch``).
+EHATA_OPTIONS: tuple[str, ...] = ("environment", "reliability", "strict")
 
 _GEOD = Geod(ellps="WGS84")
 _WINDOW_MARGIN_PX = 2
@@ -927,13 +931,22 @@ def line_of_sight(
 # --------------------------------------------------------------------------- path loss
 
 
-class TerrainLoss(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class TerrainLoss:
     """Result of :func:`terrain_path_loss_db`, per pair (unpacks as ``loss, covered``)."""
 
     #: basic transmission loss, dB; NaN where ``covered`` is False
     loss_db: FloatArray
     #: the DEM covers the path (no missing elevation) and the terrain model answered
     covered: BoolArray
+    #: the pair's inputs are inside the terrain model's validity range: eHata's
+    #: ``covgap.ehata.EHATA_RANGE`` (frequency, effective heights, distance); True for ITM
+    #: (which raises on its own limits) and the knife-edge screen; False where not covered
+    in_range: BoolArray
+
+    def __iter__(self) -> Iterator[npt.NDArray[Any]]:
+        """``loss_db, covered`` (the two-field form callers unpack)."""
+        return iter((self.loss_db, self.covered))
 
 
 def _covers_none_error(
@@ -956,6 +969,20 @@ def _covers_none_error(
         "towers, or run without one",
         file=dem.path,
     )
+
+
+def _ehata_environments(environment: Any, n: int, what: str) -> npt.NDArray[np.int64]:
+    """eHata environments as NLCD codes, one per path (covgap names or codes)."""
+    from .ehata import _nlcd  # lazy: covgap.ehata compiles its ufuncs on import
+
+    codes = _nlcd(environment)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(codes, (n,)), dtype=np.int64)
+    except ValueError:
+        raise PropagationRangeError(
+            f"{what}: environment must be a scalar or one value per path ({n}); "
+            f"got shape {codes.shape}"
+        ) from None
 
 
 def _tile_groups(lon: FloatArray, lat: FloatArray, tile_deg: float) -> list[FloatArray]:
@@ -1001,7 +1028,15 @@ def terrain_path_loss_db(
       scalars or per pair). ITM's errors (e.g. a height outside 0.5–3000 m) raise
       :class:`PropagationRangeError`;
     - ``model="knife_edge"``: free space (ITU-R P.525, geodesic distance) +
-      :func:`knife_edge_loss_db` (``knife_edge_method``, ``k_factor``).
+      :func:`knife_edge_loss_db` (``knife_edge_method``, ``k_factor``);
+    - ``model="ehata"``: NTIA Extended Hata v3.2 over the profile
+      (:func:`covgap.ehata.ehata_batch`, the profile run transmitter → receiver, so
+      ``h_tx_m`` is the base station's height and ``h_rx_m`` the mobile's). Its options,
+      scalars or per pair, in place of ITM's: ``environment`` (covgap clutter names or
+      NLCD codes, default ``"open_rural"``), ``reliability`` (fraction of locations,
+      default 0.5: the median) and ``strict`` (default False). The loss is eHata's
+      as NTIA computes it (no free-space floor); ``in_range`` marks the pairs inside
+      ``covgap.ehata.EHATA_RANGE``.
 
     Other pairs get NaN and ``covered=False``: the caller uses its terrain-free
     model there and reports both counts. Pairs are processed in batches of
@@ -1011,6 +1046,12 @@ def terrain_path_loss_db(
     """
     if model not in TERRAIN_MODELS:
         raise _setting_error("model", model, f"must be one of {', '.join(TERRAIN_MODELS)}")
+    if model == "ehata":
+        unknown = sorted(set(itm_kwargs) - set(EHATA_OPTIONS))
+        if unknown:
+            raise _setting_error(
+                "model", model, f"takes only {', '.join(EHATA_OPTIONS)} (got {', '.join(unknown)})"
+            )
     if model == "knife_edge":
         if itm_kwargs:
             raise _setting_error(
@@ -1035,15 +1076,19 @@ def terrain_path_loss_db(
     htx = _per_path(h_tx_m, n, "h_tx_m", what)
     hrx = _per_path(h_rx_m, n, "h_rx_m", what)
     freq = _per_path(freq_mhz, n, "freq_mhz", what)
+    ehata_env: npt.NDArray[np.int64] | None = None
+    if model == "ehata":
+        ehata_env = _ehata_environments(itm_kwargs.pop("environment", "open_rural"), n, what)
     per_path_kw = {k: np.ndim(v) > 0 for k, v in itm_kwargs.items()}
     itm_arrays = {
         k: (_per_path(v, n, k, what) if per_path_kw[k] else v) for k, v in itm_kwargs.items()
     }
     loss = np.full(n, np.nan)
     answered = np.zeros(n, dtype=np.bool_)
+    in_range = np.zeros(n, dtype=np.bool_)
     any_covered = False
     if n == 0:
-        return TerrainLoss(loss, answered)
+        return TerrainLoss(loss, answered, in_range)
     # a path can only be covered if both its ends lie on the DEM's footprint: the
     # others are not sampled at all (a provincial DEM in a national run)
     west, south, east, north = dem.bounds_lonlat
@@ -1069,11 +1114,21 @@ def terrain_path_loss_db(
                     any_covered = True
                     sel = idx[use]
                     pfl = prof.pfl[use]
+                    kw: dict[str, Any] = {
+                        k: (v[sel] if per_path_kw[k] else v) for k, v in itm_arrays.items()
+                    }
                     if model == "itm":
-                        kw: dict[str, Any] = {
-                            k: (v[sel] if per_path_kw[k] else v) for k, v in itm_arrays.items()
-                        }
                         loss[sel] = itm_p2p_batch_db(pfl, htx[sel], hrx[sel], freq[sel], **kw)
+                        in_range[sel] = True
+                    elif ehata_env is not None:
+                        from .ehata import ehata_batch  # lazy: compiled only when used
+
+                        eh = ehata_batch(
+                            freq[sel], htx[sel], hrx[sel], pfl, ehata_env[sel],
+                            pfl_from="base", **kw,
+                        )  # fmt: skip
+                        loss[sel] = eh.loss_db
+                        in_range[sel] = eh.in_range
                     else:
                         fs = np.asarray(fspl_db(freq[sel], prof.distance_m[use] / 1000.0))
                         loss[sel] = fs + knife_edge_loss_db(
@@ -1084,16 +1139,18 @@ def terrain_path_loss_db(
                             method=knife_edge_method,
                             k_factor=k_factor,
                         )
+                        in_range[sel] = True
                     answered[sel] = np.isfinite(loss[sel])
     if not any_covered:
         raise _covers_none_error(dem, a, b, c, d)
-    return TerrainLoss(loss, answered)
+    return TerrainLoss(loss, answered, in_range & answered)
 
 
 __all__ = [
     "C_M_PER_S",
     "DEFAULT_STEP_M",
     "EARTH_RADIUS_M",
+    "EHATA_OPTIONS",
     "KNIFE_EDGE_METHODS",
     "K_FACTOR_STANDARD",
     "MIN_PATH_M",

@@ -303,6 +303,11 @@ def test_strict_accepts_the_box_and_lax_extrapolates() -> None:
 def test_unknown_environment_is_refused() -> None:
     with pytest.raises(PropagationRangeError, match="forest"):
         okumura_hata_db(900, 40, 1.5, 5, "forest")
+    # the name as the user wrote it, not numpy's repr of it (np.str_('jungle'))
+    with pytest.raises(PropagationRangeError) as err:
+        path_loss_db("auto", 900.0, 40.0, 1.5, [5.0, 6.0], np.array(["suburban", "jungle"]))
+    assert "environment = 'jungle' is not one of" in str(err.value)
+    assert "np.str_" not in str(err.value)
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -410,6 +415,10 @@ def test_terrain_seam_records_the_terrain_model_that_answered() -> None:
     assert r.loss_db[1] == pytest.approx(cost231(1800, 40, 1.5, 3, "open_rural"), abs=TOL_DB)
     with pytest.raises(PropagationRangeError, match="terrain_model"):
         path_loss_db("auto", 900.0, 40.0, 1.5, 5.0, terrain_loss_db=[1.0], terrain_model="srtm")
+    r = path_loss_db(
+        "auto", 1800.0, 40.0, 1.5, 3.0, "open_rural", terrain_loss_db=140.0, terrain_model="ehata"
+    )
+    assert (str(r.model_used), float(r.loss_db)) == ("ehata", 140.0)
 
 
 def test_unknown_model_is_refused() -> None:
