@@ -22,6 +22,10 @@ Figures printed (with the machine):
   no national commune polygons): grid time, HTML size, first paint as above (both layers
   off at first, as on a national map), and with the coverage layer switched on at load:
   first paint and the coverage image on screen (its ``load`` event + two frames);
+* the map stage of ``covgap run``: the national map and the province maps (every
+  province with gap villages) with all those layers and the province boundaries, written
+  by ``build_map`` + ``build_province_maps`` (what the run calls) and by ``build_maps``
+  (both at once, the inputs prepared once; the bytes are compared), their times and size;
 * a naive map: one ``folium.Marker`` per village with a popup and a tooltip (the usual
   folium idiom), on ``--naive`` villages (default 5,000 and 10,000: a 100 k one takes far
   longer than the 10-minute budget to build and load), with Leaflet from the same local
@@ -63,7 +67,13 @@ from shapely.geometry import LineString
 
 from covgap.coverage_grid import GridSettings, analysed_area, coverage_grid, png_bytes
 from covgap.io import load_boundaries
-from covgap.maps import build_map, coverage_layer_name, load_communes
+from covgap.maps import (
+    build_map,
+    build_maps,
+    build_province_maps,
+    coverage_layer_name,
+    load_communes,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CHROMIUM = os.environ.get("COVGAP_CHROMIUM", "/usr/bin/chromium")
@@ -487,8 +497,9 @@ def extra_layers(
     base_size: int,
     base_first: float,
     runs: int,
-) -> None:
-    """The national map again with the predicted-coverage grid and the commune outlines."""
+) -> tuple[Any, float, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The national map again with the predicted-coverage grid and the commune outlines;
+    returns (the grid, its wall time in s, the boundaries, the communes)."""
     boundaries = load_boundaries(SHARED / "vn_provinces34.geojson")
     communes = load_communes(SHARED / "vn_communes_north_sample.geojson")
     t0 = time.perf_counter()
@@ -517,7 +528,8 @@ def extra_layers(
     print(
         f"  coverage grid            {grid_s:8.1f} s  ({grid.n_cells_computed:,} cells of "
         f"{grid.cell_m:,.0f} m computed in a {ncol:,} × {nrow:,} box; {grid.n_pairs:,} "
-        f"pairs; + {compile_s:.1f} s numba compile once)"
+        f"pairs evaluated, the others skipped by bounds; + {compile_s:.1f} s numba compile "
+        "or cache load once)"
     )
     print(f"  coverage PNG             {png / 1e6:8.2f} MB  (base64 in the page: × 4/3)")
     print(f"  communes                 {len(communes):8,d}  (the shared north sample)")
@@ -534,6 +546,63 @@ def extra_layers(
     print(f"  coverage image on screen {shown['coverage'] / 1000:8.2f} s  (from navigation)")
     print(f"  budget (DESIGN §9)       ≤ 25 MB: {'met' if size <= 25e6 else 'MISSED'}; ", end="")
     print(f"first paint ≤ 5 s: {'met' if timing['first'] <= 5000 else 'MISSED'}")
+    print(f"  load average             {load_average()}")
+    return grid, grid_s, boundaries, communes
+
+
+def map_stage(
+    data: tuple[Any, ...],
+    grid: Any,
+    boundaries: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    work: Path,
+    grid_s: float | None = None,
+) -> None:
+    """The maps of ``covgap run``: the national map and one per province with gap villages
+    (boundaries, communes, coverage grid, links, schedule), written by the two calls the
+    run makes today and by ``build_maps`` (both at once, the inputs prepared once)."""
+    villages, towers, sites, links, schedule = data
+    common: dict[str, Any] = {
+        "links": links,
+        "site_schedule": schedule,
+        "boundaries": boundaries,
+        "boundaries_credit": "OpenDevelopment Vietnam (benchmark)",
+        "title": "covgap benchmark — map stage",
+        "coverage_raster": grid,
+        "communes": communes,
+    }
+    apart = work / "stage_apart"
+    both = work / "stage_both"
+    apart.mkdir(exist_ok=True)
+    both.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    build_map(villages, towers, sites, out_path=apart / "coverage_map.html", **common)
+    national_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    provinces = build_province_maps(villages, towers, sites, out_dir=apart, **common)
+    provinces_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    national, again = build_maps(
+        villages, towers, sites, out_path=both / "coverage_map.html", out_dir=both, **common
+    )
+    both_s = time.perf_counter() - t0
+    same = all(
+        a.read_bytes() == b.read_bytes()
+        for a, b in zip([apart / "coverage_map.html", *provinces], [national, *again], strict=True)
+    )
+    total = sum(f.stat().st_size for f in [national, *again])
+    print(f"\nmap stage of `covgap run` ({len(provinces)} province maps + the national map):")
+    print(f"  build_map                {national_s:8.1f} s  (national, all layers)")
+    print(f"  build_province_maps      {provinces_s:8.1f} s  ({len(provinces)} maps)")
+    print(
+        f"  build_maps               {both_s:8.1f} s  (both at once, inputs prepared once; "
+        f"same bytes: {'yes' if same else 'NO'})"
+    )
+    print(f"  pages                    {total / 1e6:8.1f} MB  ({len(again) + 1} files)")
+    if grid_s is not None:
+        print(
+            f"  + coverage grid          {grid_s:8.1f} s  (above): ≈ {grid_s + both_s:.1f} s in all"
+        )
     print(f"  load average             {load_average()}")
 
 
@@ -596,7 +665,11 @@ def main() -> int:
     print(f"first paint ≤ 5 s: {'met' if first <= 5000 else 'MISSED'}")
     print(f"  load average             {load_average()}")
 
-    extra_layers(villages, towers, sites, links, schedule, work, size, first, args.runs)
+    grid, grid_s, boundaries, communes = extra_layers(
+        villages, towers, sites, links, schedule, work, size, first, args.runs
+    )
+    data = (villages, towers, sites, links, schedule)
+    map_stage(data, grid, boundaries, communes, work, grid_s)
 
     naive_rows = []
     for n in args.naive:

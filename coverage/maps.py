@@ -39,7 +39,11 @@ Province maps: ``province_code="08"`` keeps that province's villages and sites, 
 towers within its bounding box grown by 20 km, the backhaul links of its sites (not the
 neighbours' links that merely cross the view: their sites are not on the map, and the
 legend counts what is drawn), the boundaries around it, and zooms to it;
-:func:`build_province_maps` writes one per province with gap villages.
+:func:`build_province_maps` writes one per province with gap villages, and
+:func:`build_maps` the national map and those in one go. The inputs are prepared once
+per call (:class:`_Frames`: the villages' and towers' display values, the towers grouped
+into drawn points, province codes, boundary outlines, the schedule by site) and every map
+takes its rows of them, so 34 province maps cost little more than their JSON and HTML.
 
 How the page stays light: the data go into the page once, as compact column arrays
 (``<script type="application/json">``, repeated strings dictionary-encoded), and a small
@@ -75,6 +79,7 @@ import html
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -120,6 +125,7 @@ __all__ = [
     "VILLAGE_LAYERS",
     "MapSettings",
     "build_map",
+    "build_maps",
     "build_province_maps",
     "coverage_layer_name",
     "load_communes",
@@ -412,23 +418,84 @@ def _whole(value: Any) -> int | None:
     return round(f) if math.isfinite(f) else None
 
 
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    """A 1-D object array holding ``values`` as they are (never split into dimensions)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _dec1(value: Any) -> float | None:
+    return _num(value, 1)
+
+
+def _flag(value: Any) -> bool | None:
+    return None if _missing(value) else bool(value)
+
+
+def _rounded(values: np.ndarray, whole: bool) -> list[Any]:
+    """``_whole`` (``whole``) or ``_dec1`` of each float of ``values`` (the same values)."""
+    finite = np.isfinite(values).tolist()
+    if whole:
+        return [round(v) if f else None for v, f in zip(values.tolist(), finite, strict=True)]
+    return [round(v, 1) + 0.0 if f else None for v, f in zip(values.tolist(), finite, strict=True)]
+
+
+def _column_fast(series: pd.Series, convert: Callable[[Any], Any]) -> list[Any] | None:
+    """``[convert(v) for v in series]`` for the common column types at numpy speed (the
+    same values), or None when ``series`` is not one of them."""
+    dtype = series.dtype
+    if convert is _text and (isinstance(dtype, pd.StringDtype) or dtype.kind == "O"):
+        missing = series.isna().to_numpy(dtype=bool).tolist()
+        return [
+            None if m else (v if type(v) is str else str(v))
+            for v, m in zip(series.tolist(), missing, strict=True)
+        ]
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if convert in (_dec1, _whole) and numeric:
+        return _rounded(series.to_numpy(dtype=np.float64, na_value=np.nan), convert is _whole)
+    if convert is _flag and dtype == np.bool_:
+        return [bool(v) for v in series.tolist()]
+    if convert is _date and pd.api.types.is_datetime64_dtype(dtype):
+        text = series.dt.strftime("%Y-%m-%d")
+        missing = series.isna().to_numpy(dtype=bool).tolist()
+        return [None if m else v for v, m in zip(text.tolist(), missing, strict=True)]
+    if convert is _date and (isinstance(dtype, pd.StringDtype) or dtype.kind == "O"):
+        items = _objects(series.tolist())
+        given = items[~pd.isna(items)]
+        if pd.api.types.infer_dtype(given, skipna=False) not in ("string", "empty"):
+            return None
+        # dates as text repeat: parse each distinct one once (missing → -1 → None)
+        codes, uniques = pd.factorize(items)
+        table = _objects([_date(u) for u in uniques.tolist()] + [None])
+        return list(table[codes].tolist())
+    return None
+
+
 def _column(frame: pd.DataFrame, name: str, convert: Callable[[Any], Any]) -> list[Any]:
     if name not in frame.columns:
         return [None] * len(frame)
+    fast = _column_fast(frame[name], convert)
+    if fast is not None:
+        return fast
     return [convert(v) for v in frame[name].tolist()]
 
 
 def _encode(values: Sequence[Any]) -> list[Any] | dict[str, Any]:
     """A column for the page: a plain array, or ``{"k": distinct values, "c": codes}``
-    (code -1 = missing) when strings repeat enough for that to be smaller."""
+    (code -1 = missing, distinct values in order of first appearance) when strings repeat
+    enough for that to be smaller."""
     n = len(values)
-    if n >= 8 and all(v is None or isinstance(v, str) for v in values):
-        table: dict[str, int] = {}
-        for v in values:
-            if v is not None and v not in table:
-                table[v] = len(table)
-        if len(table) * 3 <= n:
-            return {"k": list(table), "c": [-1 if v is None else table[v] for v in values]}
+    if n >= 8:
+        items = _objects(values)
+        missing = pd.isna(items)
+        given = items[~missing]
+        if all(v is None for v in items[missing].tolist()) and (
+            not len(given) or pd.api.types.infer_dtype(given, skipna=False) == "string"
+        ):
+            codes, uniques = pd.factorize(items)  # None → -1
+            if len(uniques) * 3 <= n:
+                return {"k": uniques.tolist(), "c": codes.tolist()}
     return list(values)
 
 
@@ -470,13 +537,18 @@ def _points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _check_operators(values: Iterable[Any], what: str) -> None:
-    for i, op in enumerate(values):
-        if op not in OPERATORS:
-            raise SchemaError(
-                f"{what}: operator {op!r} is not one of {', '.join(OPERATORS)}",
-                row=i + 1,
-                column="operator",
-            )
+    """SchemaError naming the first row whose operator is not canonical (each distinct
+    value is checked once)."""
+    items = _objects(list(values))
+    codes, uniques = pd.factorize(items, use_na_sentinel=False)
+    bad = [k for k, op in enumerate(uniques.tolist()) if op not in OPERATORS]
+    if bad:
+        i = int(np.flatnonzero(np.isin(codes, bad))[0])
+        raise SchemaError(
+            f"{what}: operator {items[i]!r} is not one of {', '.join(OPERATORS)}",
+            row=i + 1,
+            column="operator",
+        )
 
 
 # --------------------------------------------------------------------------- tables
@@ -501,52 +573,6 @@ class _Table:
     dropped: int  # rows without usable coordinates
 
 
-def _village_table(
-    villages: gpd.GeoDataFrame,
-    layer_index: dict[str, int],
-    site_of_village: dict[str, list[str]],
-    onair_of_site: dict[str, str],
-) -> _Table:
-    _require(villages, ("village_id", "name", "group", "geometry"), "villages")
-    groups = villages["group"].astype("object").tolist()
-    for i, g in enumerate(groups):
-        if g not in GROUPS:
-            raise SchemaError(
-                f"villages: group {g!r} is not one of {', '.join(GROUPS)}",
-                row=i + 1,
-                column="group",
-            )
-    lat, lon, ok = _points(villages)
-    v = villages[ok]
-    ids = [str(x) for x in v["village_id"].tolist()]
-    grp = [g for g, keep in zip(groups, ok, strict=True) if keep]
-    sites = [site_of_village.get(i, []) for i in ids]
-    cols: dict[str, Any] = {
-        "lat": lat[ok].tolist(),
-        "lon": lon[ok].tolist(),
-        "layer": [layer_index[VILLAGE_LAYERS[g]] for g in grp],
-        "id": ids,
-        "name": _column(v, "name", _text),
-        "commune": _encode(_column(v, "commune", _text)),
-        "province": _encode(_column(v, "province", _text)),
-        "pop": _column(v, "population", _whole),
-        "group": _encode([GROUP_LABELS[g] for g in grp]),
-        "op": _encode(_column(v, "best_operator", _text)),
-        "tower": _column(v, "best_tower_id", _text),
-        "rsrp": _column(v, "best_rsrp_dbm", lambda x: _num(x, 1)),
-        "src": _encode(_column(v, "rsrp_source", _text)),
-        "margin": _column(v, "margin_db", lambda x: _num(x, 1)),
-        "elec": _column(v, "electrified", lambda x: None if _missing(x) else bool(x)),
-        "eta": _encode(_column(v, "power_eta", _date)),
-        "site": _encode([", ".join(s) if s else None for s in sites]),
-        "onair": _encode(
-            [", ".join(onair_of_site[x] for x in s if x in onair_of_site) or None for s in sites]
-        ),
-    }
-    counts = {VILLAGE_LAYERS[g]: grp.count(g) for g in GROUPS}
-    return _Table(n=len(ids), cols=cols, counts=counts, dropped=int((~ok).sum()))
-
-
 def _group_labels(
     values: pd.Series, codes: np.ndarray, order: np.ndarray, starts: np.ndarray
 ) -> list[str | None]:
@@ -567,18 +593,115 @@ def _group_labels(
     return [text[m] for m in masks.tolist()]
 
 
-def _tower_table(towers: gpd.GeoDataFrame, layer_index: dict[str, int]) -> _Table:
-    """One point per (operator, site_id): sectors of a site share it (vectorised)."""
-    _require(towers, ("tower_id", "operator", "geometry"), "towers")
-    _check_operators(towers["operator"].astype("object").tolist(), "towers")
-    lat, lon, ok = _points(towers)
-    t = towers[ok]
-    op = t["operator"].astype(str).reset_index(drop=True)
-    site = t["tower_id"].astype(str).reset_index(drop=True)
-    if "site_id" in t.columns:
-        given = t["site_id"].astype("object").reset_index(drop=True)
+@dataclass(frozen=True)
+class _VillageRows:
+    """Per-row display values of a villages frame, computed once and sliced per map
+    (the same values as computing them on the slice: each depends on its row only)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    ok: np.ndarray  # usable coordinates
+    groups: np.ndarray  # object: the group of each row (checked)
+    cols: dict[str, np.ndarray]  # object arrays, see _VILLAGE_COLUMNS
+
+
+#: Village table columns taken from a frame column: (table key, frame column, converter).
+_VILLAGE_COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("name", "name", _text),
+    ("commune", "commune", _text),
+    ("province", "province", _text),
+    ("pop", "population", _whole),
+    ("op", "best_operator", _text),
+    ("tower", "best_tower_id", _text),
+    ("rsrp", "best_rsrp_dbm", _dec1),
+    ("src", "rsrp_source", _text),
+    ("margin", "margin_db", _dec1),
+    ("elec", "electrified", _flag),
+    ("eta", "power_eta", _date),
+)
+#: Village table columns sent dictionary-encoded when that is smaller (see _encode).
+_VILLAGE_ENCODED = frozenset({"commune", "province", "op", "src", "eta"})
+
+
+def _village_rows(villages: gpd.GeoDataFrame) -> _VillageRows:
+    _require(villages, ("village_id", "name", "group", "geometry"), "villages")
+    groups = villages["group"].astype("object").tolist()
+    for i, g in enumerate(groups):
+        if g not in GROUPS:
+            raise SchemaError(
+                f"villages: group {g!r} is not one of {', '.join(GROUPS)}",
+                row=i + 1,
+                column="group",
+            )
+    lat, lon, ok = _points(villages)
+    cols = {"id": _objects([str(x) for x in villages["village_id"].tolist()])}
+    for key, column, convert in _VILLAGE_COLUMNS:
+        cols[key] = _objects(_column(villages, column, convert))
+    return _VillageRows(lat, lon, ok, _objects(groups), cols)
+
+
+def _village_table(
+    rows: _VillageRows,
+    index: np.ndarray,
+    layer_index: dict[str, int],
+    site_of_village: dict[str, list[str]],
+    onair_of_site: dict[str, str],
+) -> _Table:
+    """The villages of rows ``index`` (positions in the frame, ascending)."""
+    ok = rows.ok[index]
+    keep = index[ok]
+    ids = rows.cols["id"][keep].tolist()
+    grp = rows.groups[keep].tolist()
+    sites = [site_of_village.get(i, []) for i in ids]
+    cols: dict[str, Any] = {
+        "lat": rows.lat[keep].tolist(),
+        "lon": rows.lon[keep].tolist(),
+        "layer": [layer_index[VILLAGE_LAYERS[g]] for g in grp],
+        "id": ids,
+    }
+    for key, _, _ in _VILLAGE_COLUMNS:
+        values = rows.cols[key][keep].tolist()
+        cols[key] = _encode(values) if key in _VILLAGE_ENCODED else values
+        if key == "pop":  # the table's column order (the page reads them by name)
+            cols["group"] = _encode([GROUP_LABELS[g] for g in grp])
+    cols["site"] = _encode([", ".join(s) if s else None for s in sites])
+    cols["onair"] = _encode(
+        [", ".join(onair_of_site[x] for x in s if x in onair_of_site) or None for s in sites]
+    )
+    counts = {VILLAGE_LAYERS[g]: grp.count(g) for g in GROUPS}
+    return _Table(n=len(ids), cols=cols, counts=counts, dropped=int((~ok).sum()))
+
+
+@dataclass(frozen=True)
+class _TowerRows:
+    """A towers frame grouped once into drawn points, one per (operator, site_id) of its
+    rows with usable coordinates (groups in order of first appearance)."""
+
+    ok: np.ndarray  # usable coordinates
+    lat: np.ndarray
+    lon: np.ndarray
+    operator: np.ndarray  # object, per row
+    code: np.ndarray  # group of each row, -1 where not ok
+    size: np.ndarray  # rows per group
+    first: np.ndarray  # first row of each group (position in the frame)
+    cols: dict[str, np.ndarray]  # per group: lat, lon, id, sectors, h, op, tech, status
+
+
+def _tower_groups(
+    towers: gpd.GeoDataFrame, lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, dict[str, list[Any]], np.ndarray]:
+    """Group the rows of ``towers`` (all with usable coordinates ``lat``, ``lon``) by
+    (operator, site_id): per row its group (numbered by first appearance), the table
+    columns per group (vectorised) and the first row of each group."""
+    op = towers["operator"].astype(str).reset_index(drop=True)
+    site = towers["tower_id"].astype(str).reset_index(drop=True)
+    if "site_id" in towers.columns:
+        given = towers["site_id"].astype("object").reset_index(drop=True)
         site = given.where(given.notna(), site).astype(str)
-    codes, _ = pd.factorize(op + "\x1f" + site)  # groups in order of first appearance
+    op_code, _ = pd.factorize(op)
+    site_code, site_names = pd.factorize(site)
+    # groups in order of first appearance
+    codes, _ = pd.factorize(op_code.astype(np.int64) * (len(site_names) + 1) + site_code)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = (
@@ -588,30 +711,79 @@ def _tower_table(towers: gpd.GeoDataFrame, layer_index: dict[str, int]) -> _Tabl
     )
     first = order[starts]  # first row of each group
     n = len(starts)
-    if "height_m" in t.columns:
-        heights = pd.to_numeric(t["height_m"], errors="coerce").to_numpy(dtype=float)
+    if "height_m" in towers.columns:
+        heights = pd.to_numeric(towers["height_m"], errors="coerce").to_numpy(dtype=float)
         h_max = pd.Series(heights).groupby(codes).max().reindex(range(n)).to_numpy()
     else:
         h_max = np.full(n, np.nan)
-    none = pd.Series([None] * len(t), dtype="object")
-    tech = t["technology"].reset_index(drop=True) if "technology" in t.columns else none
-    status = t["status"].reset_index(drop=True) if "status" in t.columns else none
-    ops = op.to_numpy()[first].tolist()
-    cols: dict[str, Any] = {
-        "lat": lat[ok][first].tolist(),
-        "lon": lon[ok][first].tolist(),
-        "layer": [layer_index[tower_layer_name(o)] for o in ops],
+    none = pd.Series([None] * len(towers), dtype="object")
+    tech = towers["technology"].reset_index(drop=True) if "technology" in towers.columns else none
+    status = towers["status"].reset_index(drop=True) if "status" in towers.columns else none
+    cols: dict[str, list[Any]] = {
+        "lat": lat[first].tolist(),
+        "lon": lon[first].tolist(),
         "id": site.to_numpy()[first].tolist(),
         "sectors": np.bincount(codes, minlength=n).tolist() if n else [],
-        "h": [_num(x, 1) for x in h_max.tolist()],
-        "op": _encode(ops),
-        "tech": _encode(_group_labels(tech, codes, order, starts)),
-        "status": _encode(_group_labels(status, codes, order, starts)),
+        "h": _rounded(np.asarray(h_max, dtype=np.float64), whole=False),
+        "op": op.to_numpy()[first].tolist(),
+        "tech": _group_labels(tech, codes, order, starts),
+        "status": _group_labels(status, codes, order, starts),
     }
-    counts: dict[str, int] = {}
-    for o in ops:
-        counts[tower_layer_name(o)] = counts.get(tower_layer_name(o), 0) + 1
-    return _Table(n=n, cols=cols, counts=counts, dropped=int((~ok).sum()))
+    return codes, cols, first
+
+
+def _tower_rows(towers: gpd.GeoDataFrame) -> _TowerRows:
+    _require(towers, ("tower_id", "operator", "geometry"), "towers")
+    operator = _objects(towers["operator"].astype("object").tolist())
+    _check_operators(operator.tolist(), "towers")
+    lat, lon, ok = _points(towers)
+    codes, cols, first = _tower_groups(towers[ok], lat[ok], lon[ok])
+    code = np.full(len(towers), -1, dtype=np.int64)
+    code[ok] = codes
+    positions = np.flatnonzero(ok)
+    return _TowerRows(
+        ok=ok,
+        lat=lat,
+        lon=lon,
+        operator=operator,
+        code=code,
+        size=np.bincount(codes, minlength=len(first)),
+        first=positions[first],
+        cols={k: _objects(v) for k, v in cols.items()},
+    )
+
+
+def _tower_table(
+    rows: _TowerRows, towers: gpd.GeoDataFrame, index: np.ndarray, layer_index: dict[str, int]
+) -> _Table:
+    """One point per (operator, site_id) of rows ``index`` (positions in ``towers``,
+    ascending): the frame's groups when each is wholly in or out of ``index`` (sectors of
+    a site share a position), else grouped again from those rows."""
+    ok = rows.ok[index]
+    keep = index[ok]
+    codes = rows.code[keep]
+    count = np.bincount(codes, minlength=len(rows.first))
+    present = np.flatnonzero(count)
+    if np.array_equal(count[present], rows.size[present]):
+        groups = present[np.argsort(rows.first[present], kind="stable")]
+        cols = {k: v[groups].tolist() for k, v in rows.cols.items()}
+    else:
+        _, cols, _ = _tower_groups(towers.iloc[keep], rows.lat[keep], rows.lon[keep])
+    ops = cols["op"]
+    layer_of = {o: layer_index[tower_layer_name(o)] for o in set(ops)}
+    table: dict[str, Any] = {
+        "lat": cols["lat"],
+        "lon": cols["lon"],
+        "layer": [layer_of[o] for o in ops],
+        "id": cols["id"],
+        "sectors": cols["sectors"],
+        "h": cols["h"],
+        "op": _encode(ops),
+        "tech": _encode(cols["tech"]),
+        "status": _encode(cols["status"]),
+    }
+    counts = {tower_layer_name(o): n for o, n in Counter(ops).items()}
+    return _Table(n=len(ops), cols=table, counts=counts, dropped=int((~ok).sum()))
 
 
 def site_kind_shape(kind: str | None) -> str:
@@ -741,12 +913,14 @@ def _schedule_by_site(site_schedule: pd.DataFrame | None) -> dict[str, dict[str,
         return {}
     _require(site_schedule, ("site_id",), "site_schedule")
     out: dict[str, dict[str, Any]] = {}
-    for row in site_schedule.to_dict("records"):
-        out[str(row["site_id"])] = {
-            "finish_date": _date(row.get("finish_date")),
-            "on_air_date": _date(row.get("on_air_date")),
-            "late_days": _whole(row.get("late_days")),
-        }
+    for site_id, finish, on_air, late in zip(
+        site_schedule["site_id"].tolist(),
+        _column(site_schedule, "finish_date", _date),
+        _column(site_schedule, "on_air_date", _date),
+        _column(site_schedule, "late_days", _whole),
+        strict=True,
+    ):
+        out[str(site_id)] = {"finish_date": finish, "on_air_date": on_air, "late_days": late}
     return out
 
 
@@ -772,15 +946,15 @@ def _round_coords(coords: Any) -> Any:
     return _round_to(coords, _COORD_DECIMALS)
 
 
-def _boundaries_geojson(boundaries: gpd.GeoDataFrame) -> dict[str, Any]:
+def _boundary_features(boundaries: gpd.GeoDataFrame) -> list[dict[str, Any] | None]:
+    """The GeoJSON feature of each boundary row (EPSG:4326; None: empty or not a polygon)."""
     b = _to_wgs84(boundaries, "boundaries")
-    features = []
+    features: list[dict[str, Any] | None] = []
     for row in b.to_dict("records"):
         geom = row.get("geometry")
-        if geom is None or geom.is_empty:
-            continue
-        gj = mapping(geom)
-        if gj["type"] not in ("Polygon", "MultiPolygon"):
+        gj = None if geom is None or geom.is_empty else mapping(geom)
+        if gj is None or gj["type"] not in ("Polygon", "MultiPolygon"):
+            features.append(None)
             continue
         features.append(
             {
@@ -792,7 +966,11 @@ def _boundaries_geojson(boundaries: gpd.GeoDataFrame) -> dict[str, Any]:
                 "geometry": {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"])},
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return features
+
+
+def _feature_collection(features: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [f for f in features if f is not None]}
 
 
 # --------------------------------------------------------------------------- communes
@@ -1176,19 +1354,104 @@ def _coverage_legend(grid: CoverageGrid, *, shown: bool) -> str:
 
 
 @dataclass(frozen=True)
-class _View:
-    """What one map shows: the frames (EPSG:4326), where to zoom and the focus province."""
+class _Frames:
+    """The inputs of a run's maps (EPSG:4326) with what every map of them reads, computed
+    once: the villages' and towers' display rows, province codes, boundary features and
+    the schedule by site."""
 
     villages: gpd.GeoDataFrame
     towers: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame | None
     links: gpd.GeoDataFrame | None
     boundaries: gpd.GeoDataFrame | None
+    communes: gpd.GeoDataFrame | None  # prepared (see _prepare_communes)
+    village_rows: _VillageRows
+    tower_rows: _TowerRows | None  # None when there is no tower
+    boundary_features: list[dict[str, Any] | None] | None
+    #: two-digit province code per row (None where missing); None: no such column
+    village_codes: np.ndarray | None
+    site_codes: np.ndarray | None
+    boundary_codes: np.ndarray | None
+    commune_codes: np.ndarray | None
+    #: site_id → finish_date, on_air_date (ISO text or None), late_days (see _schedule_by_site)
+    schedule: dict[str, dict[str, Any]]
+    #: the links' site_id as text (None without links or without that column)
+    link_sites: np.ndarray | None = None
+
+
+def _frames(
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    links: gpd.GeoDataFrame | None,
+    boundaries: gpd.GeoDataFrame | None,
+    communes: gpd.GeoDataFrame | None,
+    site_schedule: pd.DataFrame | None,
+) -> _Frames:
+    villages = _to_wgs84(villages, "villages")
+    towers = _to_wgs84(towers, "towers")
+    sites = _to_wgs84(sites, "sites") if sites is not None else None
+    links = _to_wgs84(links, "links") if links is not None else None
+    boundaries = _to_wgs84(boundaries, "boundaries") if boundaries is not None else None
+    prepared = _prepare_communes(communes) if communes is not None else None
+    tower_rows = _tower_rows(towers) if len(towers) else None
+    village_rows = _village_rows(villages)
+    return _Frames(
+        villages=villages,
+        towers=towers,
+        sites=sites,
+        links=links,
+        boundaries=boundaries,
+        communes=prepared,
+        village_rows=village_rows,
+        tower_rows=tower_rows,
+        boundary_features=_boundary_features(boundaries) if boundaries is not None else None,
+        village_codes=_code_array(villages, "province_code"),
+        site_codes=_code_array(sites, "province_code") if sites is not None else None,
+        boundary_codes=(
+            _code_array(boundaries, "province_code") if boundaries is not None else None
+        ),
+        commune_codes=_code_array(prepared, "province_code") if prepared is not None else None,
+        schedule=_schedule_by_site(site_schedule),
+        link_sites=(
+            _objects([str(x) for x in links["site_id"].astype("object").tolist()])
+            if links is not None and "site_id" in links.columns
+            else None
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _View:
+    """What one map shows: rows of the frames, where to zoom and the focus province."""
+
+    frames: _Frames
+    villages: np.ndarray  # positions of the villages drawn (ascending)
+    towers: np.ndarray  # positions of the towers in view (ascending)
+    sites: gpd.GeoDataFrame | None
+    links: gpd.GeoDataFrame | None
+    boundaries: np.ndarray | None  # positions of the boundary rows drawn
     fit: list[list[float]] | None  # [[south, west], [north, east]]
     focus: str | None  # province code of a province map
     focus_name: str | None
     communes: gpd.GeoDataFrame | None = None  # prepared (see _prepare_communes)
     coverage: CoverageGrid | None = None
+
+
+def _national_view(frames: _Frames, coverage: CoverageGrid | None) -> _View:
+    return _View(
+        frames,
+        np.arange(len(frames.villages)),
+        np.arange(len(frames.towers)),
+        frames.sites,
+        frames.links,
+        np.arange(len(frames.boundaries)) if frames.boundaries is not None else None,
+        None,
+        None,
+        None,
+        frames.communes,
+        coverage,
+    )
 
 
 def _province_code(code: Any) -> str:
@@ -1197,9 +1460,15 @@ def _province_code(code: Any) -> str:
     return text.zfill(2) if text.isdigit() else text
 
 
-def _codes(frame: pd.DataFrame, column: str) -> pd.Series:
+def _code_array(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    """Two-digit province codes of ``frame[column]`` (object array; None where missing),
+    or None when there is no such column. Each distinct value is converted once."""
+    if column not in frame.columns:
+        return None
     values = frame[column].astype("object")
-    return values.where(values.isna(), values.map(lambda v: _province_code(v)))
+    index, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = _objects([_province_code(u) for u in uniques.tolist()] + [None])
+    return table[index]  # index -1 (missing) → the final None
 
 
 def _grow_bounds(bounds: Sequence[float], margin_m: float) -> tuple[float, float, float, float]:
@@ -1211,77 +1480,84 @@ def _grow_bounds(bounds: Sequence[float], margin_m: float) -> tuple[float, float
     return w - dlon, max(s - dlat, -90.0), e + dlon, min(n + dlat, 90.0)
 
 
-def _province_view(
-    code: str,
-    villages: gpd.GeoDataFrame,
-    towers: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame | None,
-    links: gpd.GeoDataFrame | None,
-    boundaries: gpd.GeoDataFrame | None,
-    communes: gpd.GeoDataFrame | None = None,
-    coverage: CoverageGrid | None = None,
-) -> _View:
-    _require(villages, ("province_code",), "villages")
-    in_province = (_codes(villages, "province_code") == code).to_numpy(dtype=bool)
-    v = villages[in_province]
+def _province_view(code: str, frames: _Frames, coverage: CoverageGrid | None = None) -> _View:
+    villages, sites, links, boundaries = (
+        frames.villages,
+        frames.sites,
+        frames.links,
+        frames.boundaries,
+    )
+    if frames.village_codes is None:
+        _require(villages, ("province_code",), "villages")
+    assert frames.village_codes is not None
+    v_index = np.flatnonzero(frames.village_codes == code)
     name: str | None = None
-    if "province" in v.columns and len(v):
-        name = _text(v["province"].iloc[0])
+    if "province" in villages.columns and len(v_index):
+        name = _text(villages["province"].iloc[v_index[0]])
     s_part = None
     if sites is not None:
-        if "province_code" in sites.columns:
-            s_part = sites[(_codes(sites, "province_code") == code).to_numpy(dtype=bool)]
+        if frames.site_codes is not None:
+            s_part = sites[frames.site_codes == code]
         else:
             s_part = sites.iloc[0:0]  # decided below from the box
     own_polygons = None
-    if boundaries is not None and "province_code" in boundaries.columns:
-        own_polygons = boundaries[(_codes(boundaries, "province_code") == code).to_numpy(bool)]
+    if boundaries is not None and frames.boundary_codes is not None:
+        own_polygons = boundaries[frames.boundary_codes == code]
         own_polygons = own_polygons[~own_polygons.geometry.isna() & ~own_polygons.is_empty]
         if name is None and len(own_polygons) and "province_name" in own_polygons.columns:
             name = _text(own_polygons["province_name"].iloc[0])
     if own_polygons is not None and len(own_polygons):
         bounds = own_polygons.total_bounds
     else:
-        frames = [f for f in (v, s_part) if f is not None and len(f)]
-        pts = [_points(f) for f in frames]
-        lat = np.concatenate([p[0][p[2]] for p in pts]) if pts else np.zeros(0)
-        lon = np.concatenate([p[1][p[2]] for p in pts]) if pts else np.zeros(0)
-        if not len(lat):
+        rows = frames.village_rows
+        v_ok = v_index[rows.ok[v_index]]
+        lat = [rows.lat[v_ok]]
+        lon = [rows.lon[v_ok]]
+        if s_part is not None and len(s_part):
+            s_lat, s_lon, s_ok = _points(s_part)
+            lat.append(s_lat[s_ok])
+            lon.append(s_lon[s_ok])
+        lat_all = np.concatenate(lat)
+        lon_all = np.concatenate(lon)
+        if not len(lat_all):
             raise SchemaError(
                 f"province {code!r}: no village, site or boundary of that province to map "
                 "(check the code: two digits, 2025 codes, e.g. '08')",
                 column="province_code",
             )
-        bounds = np.array([lon.min(), lat.min(), lon.max(), lat.max()])
+        bounds = np.array([lon_all.min(), lat_all.min(), lon_all.max(), lat_all.max()])
     box = _grow_bounds(bounds, PROVINCE_MARGIN_M)
     w, s, e, n = box
 
-    def inside(frame: gpd.GeoDataFrame) -> np.ndarray:
-        lat, lon, ok = _points(frame)
+    def inside(lat: np.ndarray, lon: np.ndarray, ok: np.ndarray) -> np.ndarray:
         return np.asarray(ok & (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n), dtype=bool)
 
-    t = towers[inside(towers)] if len(towers) else towers
-    if sites is not None and "province_code" not in sites.columns:
-        s_part = sites[inside(sites)] if len(sites) else sites
+    t = frames.tower_rows
+    t_index = np.flatnonzero(inside(t.lat, t.lon, t.ok)) if t is not None else np.zeros(0, np.int64)
+    if sites is not None and frames.site_codes is None:
+        s_part = sites[inside(*_points(sites))] if len(sites) else sites
     l_part = None
     if links is not None:
         _require(links, ("site_id", "geometry"), "links")
         site_ids = set(s_part["site_id"].astype(str)) if s_part is not None else set()
-        own = links["site_id"].astype("object").map(lambda x: str(x) in site_ids).to_numpy(bool)
-        l_part = links[own]
-    b_part = None
+        assert frames.link_sites is not None
+        l_part = links[pd.Series(frames.link_sites).isin(site_ids).to_numpy(dtype=bool)]
+    b_index = None
     if boundaries is not None:
-        b_part = boundaries[boundaries.intersects(shapely.box(w, s, e, n)).to_numpy(dtype=bool)]
+        b_index = np.flatnonzero(boundaries.intersects(shapely.box(w, s, e, n)).to_numpy(bool))
     c_part = None
+    communes = frames.communes
     if communes is not None:
-        codes = _codes(communes, "province_code")
-        if codes.notna().any():  # the province's communes
-            c_part = communes[(codes == code).to_numpy(dtype=bool)]
+        codes = frames.commune_codes
+        if codes is not None and any(c is not None for c in codes):  # the province's communes
+            c_part = communes[codes == code]
         else:  # no province codes: those reaching into the view
             c_part = communes[communes.intersects(shapely.box(w, s, e, n)).to_numpy(bool)]
     cropped = coverage.crop(box) if coverage is not None else None
     fit = [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]]
-    return _View(v, t, s_part, l_part, b_part, fit, code, name, c_part, cropped)
+    return _View(
+        frames, v_index, t_index, s_part, l_part, b_index, fit, code, name, c_part, cropped
+    )
 
 
 # --------------------------------------------------------------------------- public API
@@ -1305,40 +1581,14 @@ def render_map_html(
     tiles: str | None = None,
 ) -> str:
     """The map page as text (see :func:`build_map`, which writes it)."""
-    villages = _to_wgs84(villages, "villages")
-    towers = _to_wgs84(towers, "towers")
-    sites = _to_wgs84(sites, "sites") if sites is not None else None
-    links = _to_wgs84(links, "links") if links is not None else None
-    boundaries = _to_wgs84(boundaries, "boundaries") if boundaries is not None else None
-    prepared = _prepare_communes(communes) if communes is not None else None
     tile_spec = _tile_spec(tiles)
+    frames = _frames(villages, towers, sites, links, boundaries, communes, site_schedule)
     if province_code is not None:
-        view = _province_view(
-            _province_code(province_code),
-            villages,
-            towers,
-            sites,
-            links,
-            boundaries,
-            prepared,
-            coverage_raster,
-        )
+        view = _province_view(_province_code(province_code), frames, coverage_raster)
     else:
-        view = _View(
-            villages,
-            towers,
-            sites,
-            links,
-            boundaries,
-            None,
-            None,
-            None,
-            prepared,
-            coverage_raster,
-        )
+        view = _national_view(frames, coverage_raster)
     return _render(
         view,
-        site_schedule=site_schedule,
         boundaries_credit=boundaries_credit,
         title=title,
         cluster_threshold=cluster_threshold,
@@ -1362,27 +1612,19 @@ def _tile_spec(tiles: str | None) -> dict[str, Any] | None:
 def _render(
     view: _View,
     *,
-    site_schedule: pd.DataFrame | None,
     boundaries_credit: str | None,
     title: str,
     cluster_threshold: int | None,
     communes_credit: str | None = None,
     tiles: dict[str, Any] | None = None,
 ) -> str:
-    villages, towers, sites, links, boundaries = (
-        view.villages,
-        view.towers,
-        view.sites,
-        view.links,
-        view.boundaries,
-    )
+    frames = view.frames
+    sites, links, boundaries = view.sites, view.links, view.boundaries
 
     # --- layers, in control order (villages, towers, links, sites, provinces)
     tower_ops: list[str] = []
-    if len(towers):
-        _require(towers, ("tower_id", "operator", "geometry"), "towers")
-        _check_operators(towers["operator"].astype("object").tolist(), "towers")
-        present = set(towers["operator"].astype("object").tolist())
+    if len(view.towers) and frames.tower_rows is not None:
+        present = set(frames.tower_rows.operator[view.towers].tolist())
         tower_ops = [op for op in OPERATORS if op in present]
     layers: list[_Layer] = [_Layer(VILLAGE_LAYERS[g], "village", dict(_STYLES[g])) for g in GROUPS]
     for op in tower_ops:
@@ -1410,12 +1652,14 @@ def _render(
     layer_index = {layer.name: i for i, layer in enumerate(layers)}
 
     # --- tables
-    schedule = _schedule_by_site(site_schedule)
+    schedule = frames.schedule
     onair_of_site = {k: v["on_air_date"] for k, v in schedule.items() if v["on_air_date"]}
-    village_table = _village_table(villages, layer_index, _villages_served(sites), onair_of_site)
+    village_table = _village_table(
+        frames.village_rows, view.villages, layer_index, _villages_served(sites), onair_of_site
+    )
     tables: dict[str, _Table] = {"village": village_table}
-    if len(towers):
-        tables["tower"] = _tower_table(towers, layer_index)
+    if len(view.towers) and frames.tower_rows is not None:
+        tables["tower"] = _tower_table(frames.tower_rows, frames.towers, view.towers, layer_index)
     timeline: dict[str, Any] | None = None
     site_row: dict[str, int] = {}
     if sites is not None and len(sites):
@@ -1480,7 +1724,9 @@ def _render(
         layer.group.add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
-    boundary_data = _boundaries_geojson(boundaries) if boundaries is not None else None
+    boundary_data = None
+    if boundaries is not None and frames.boundary_features is not None:
+        boundary_data = _feature_collection(frames.boundary_features[i] for i in boundaries)
     credit = boundaries_credit.strip() if boundaries_credit and boundaries_credit.strip() else None
     commune_credit = (
         communes_credit.strip() if communes_credit and communes_credit.strip() else None
@@ -1737,29 +1983,95 @@ def build_province_maps(
     when an earlier run left them).
     """
     _require(villages, ("province_code", "group"), "villages")
-    villages = _to_wgs84(villages, "villages")
-    towers = _to_wgs84(towers, "towers")
-    sites = _to_wgs84(sites, "sites") if sites is not None else None
-    links = _to_wgs84(links, "links") if links is not None else None
-    boundaries = _to_wgs84(boundaries, "boundaries") if boundaries is not None else None
-    prepared = _prepare_communes(communes) if communes is not None else None
     tile_spec = _tile_spec(tiles)
-    gap = villages["group"].astype("object") != "covered"
-    codes = sorted({c for c in _codes(villages[gap.to_numpy(bool)], "province_code") if c})
+    frames = _frames(villages, towers, sites, links, boundaries, communes, site_schedule)
+    return _write_province_maps(
+        frames,
+        Path(out_dir),
+        boundaries_credit=boundaries_credit,
+        title=title,
+        cluster_threshold=cluster_threshold,
+        coverage=coverage_raster,
+        communes_credit=communes_credit,
+        tiles=tile_spec,
+    )
+
+
+def _write_province_maps(
+    frames: _Frames,
+    out_dir: Path,
+    *,
+    boundaries_credit: str | None,
+    title: str,
+    cluster_threshold: int | None,
+    coverage: CoverageGrid | None,
+    communes_credit: str | None,
+    tiles: dict[str, Any] | None,
+) -> list[Path]:
+    """The province maps of :func:`build_province_maps` from prepared frames."""
+    if frames.village_codes is None:
+        _require(frames.villages, ("province_code",), "villages")
+    assert frames.village_codes is not None
+    gap = frames.village_rows.groups != "covered"
+    codes = sorted({c for c in frames.village_codes[gap].tolist() if c})
     written: list[Path] = []
     for code in codes:
-        view = _province_view(
-            code, villages, towers, sites, links, boundaries, prepared, coverage_raster
-        )
+        view = _province_view(code, frames, coverage)
         label = f"{view.focus_name} ({code})" if view.focus_name else code
         text = _render(
             view,
-            site_schedule=site_schedule,
             boundaries_credit=boundaries_credit,
             title=f"{title} — {label}",
             cluster_threshold=cluster_threshold,
             communes_credit=communes_credit,
-            tiles=tile_spec,
+            tiles=tiles,
         )
-        written.append(write_text_atomic(Path(out_dir) / province_map_name(code), text))
+        written.append(write_text_atomic(out_dir / province_map_name(code), text))
     return written
+
+
+def build_maps(
+    villages: gpd.GeoDataFrame,
+    towers: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None = None,
+    *,
+    links: gpd.GeoDataFrame | None = None,
+    site_schedule: pd.DataFrame | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    boundaries_credit: str | None = None,
+    title: str = "covgap",
+    out_path: Path,
+    out_dir: Path,
+    cluster_threshold: int | None = 2000,
+    coverage_raster: CoverageGrid | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    communes_credit: str | None = None,
+    tiles: str | None = None,
+) -> tuple[Path, list[Path]]:
+    """:func:`build_map` to ``out_path`` and :func:`build_province_maps` to ``out_dir``
+    with the same arguments, in one go: the same files (byte for byte), with the inputs
+    prepared once for all the maps (the per-village and per-tower values, boundary
+    outlines and province codes). Returns (the national map, the province maps)."""
+    _require(villages, ("province_code", "group"), "villages")
+    tile_spec = _tile_spec(tiles)
+    frames = _frames(villages, towers, sites, links, boundaries, communes, site_schedule)
+    text = _render(
+        _national_view(frames, coverage_raster),
+        boundaries_credit=boundaries_credit,
+        title=title,
+        cluster_threshold=cluster_threshold,
+        communes_credit=communes_credit,
+        tiles=tile_spec,
+    )
+    national = write_text_atomic(Path(out_path), text)
+    provinces = _write_province_maps(
+        frames,
+        Path(out_dir),
+        boundaries_credit=boundaries_credit,
+        title=title,
+        cluster_threshold=cluster_threshold,
+        coverage=coverage_raster,
+        communes_credit=communes_credit,
+        tiles=tile_spec,
+    )
+    return national, provinces

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +38,7 @@ from covgap.io import load_boundaries
 from covgap.maps import (
     MapSettings,
     build_map,
+    build_maps,
     build_province_maps,
     load_communes,
     render_map_html,
@@ -793,6 +796,104 @@ def test_province_view_without_boundaries_zooms_to_its_villages() -> None:
     # towers within 20 km of that box: F (104.5, 22.6) is 0.3° ≈ 31 km east: out
     assert "tower" not in cfg["tables"]
     assert "boundaries" not in cfg
+
+
+def payload(text: str) -> dict[str, Any]:
+    data = re.search(r'id="covgap-data">(.*?)</script>', text, re.DOTALL)
+    assert data is not None
+    return dict(json.loads(data.group(1)))
+
+
+def test_village_values_in_the_payload_whatever_the_column_types() -> None:
+    # the same facts from numpy, nullable and object columns: −0.04 dB shows as 0.0 (never
+    # −0.0), ±inf and missing values as null, a nullable population as an integer
+    villages = make_villages()
+    villages["margin_db"] = [-0.04, np.inf, -np.inf, 10.1, -8.26, -11.0, np.nan, -16.4, 0.05]
+    villages["population"] = pd.array([820, None, 615, 300, 1234, 250, 95, 180, 75], "Int64")
+    villages["electrified"] = villages["electrified"].astype("object")
+    villages.loc[0, "electrified"] = None
+    villages["best_rsrp_dbm"] = villages["best_rsrp_dbm"].astype("Float64")
+    villages["commune"] = villages["commune"].astype("object")
+    villages.loc[1, "commune"] = 12345  # not text: shown as its text
+    villages.loc[2, "commune"] = np.nan
+    cols = payload(render_map_html(villages, make_towers()))["tables"]["village"]["cols"]
+    margin = cols["margin"]
+    assert margin == [0.0, None, None, 10.1, -8.3, -11.0, None, -16.4, 0.1]
+    assert math.copysign(1.0, margin[0]) == 1.0
+    assert cols["pop"] == [820, None, 615, 300, 1234, 250, 95, 180, 75]
+    assert cols["elec"] == [None, True, True, True, True, True, True, False, False]
+    assert cols["rsrp"] == [-95.0, -101.5, -104.2, -99.9, -118.3, -121.0, None, -126.4, None]
+    commune = cols["commune"]
+    assert [None if c < 0 else commune["k"][c] for c in commune["c"]] == [
+        "Xã Nà Hang",
+        "12345",
+        None,
+        *["Xã Nà Hang"] * 6,
+    ]
+    assert cols["eta"] == {"k": ["2025-10-20"], "c": [-1] * 7 + [0, 0]}
+
+
+def test_a_site_split_by_the_province_view_counts_only_its_sectors_in_view() -> None:
+    # site A's two sectors (T1, T2) normally share a position; move T2 to Lào Cai (far
+    # outside 08's box + 20 km): the national map draws A once with 2 sectors at T1's
+    # position, the map of 08 draws it with the one sector in its view (T1), and 15's
+    # map (whose box + 20 km holds T2 and F) draws it with T2 alone, at T2's position
+    villages, towers, boundaries = two_province_inputs()
+    towers.loc[1, "geometry"] = Point(104.3, 22.4)
+    national = payload(render_map_html(villages, towers, boundaries=boundaries))
+    tables = {
+        code: payload(render_map_html(villages, towers, boundaries=boundaries, province_code=code))[
+            "tables"
+        ]["tower"]["cols"]
+        for code in ("08", "15")
+    }
+    cols = national["tables"]["tower"]["cols"]
+    a = cols["id"].index("A")
+    assert (cols["sectors"][a], cols["lon"][a], cols["lat"][a]) == (2, 105.75, 21.05)
+    a = tables["08"]["id"].index("A")
+    assert (tables["08"]["sectors"][a], tables["08"]["lon"][a]) == (1, 105.75)
+    assert sorted(tables["15"]["id"]) == ["A", "F"]
+    a = tables["15"]["id"].index("A")
+    assert (tables["15"]["sectors"][a], tables["15"]["lon"][a], tables["15"]["lat"][a]) == (
+        1,
+        104.3,
+        22.4,
+    )
+
+
+def test_build_maps_writes_what_the_two_calls_write(tmp_path: Path) -> None:
+    villages, towers, boundaries = two_province_inputs()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    common: dict[str, Any] = dict(
+        links=make_links(),
+        site_schedule=make_schedule(),
+        boundaries=boundaries,
+        boundaries_credit="test squares",
+        title="plan",
+    )
+    national, provinces = build_maps(
+        villages,
+        towers,
+        make_sites(),
+        out_path=tmp_path / "a" / "coverage_map.html",
+        out_dir=tmp_path / "a",
+        **common,
+    )
+    one = build_map(
+        villages, towers, make_sites(), out_path=tmp_path / "b" / "coverage_map.html", **common
+    )
+    each = build_province_maps(villages, towers, make_sites(), out_dir=tmp_path / "b", **common)
+    assert (
+        [p.name for p in provinces]
+        == [p.name for p in each]
+        == [
+            "province_08.html",
+            "province_15.html",
+        ]
+    )
+    for mine, theirs in zip([national, *provinces], [one, *each], strict=True):
+        assert mine.read_bytes() == theirs.read_bytes()
 
 
 # ---------------------------------------------------------------- coverage, communes, tiles
