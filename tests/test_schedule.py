@@ -31,8 +31,10 @@ from covgap.schedule import (
     ScheduleResult,
     ScheduleSettings,
     TaskTemplate,
+    _dispatch_best,
     _min_inbound,
     _part_bound,
+    _part_value,
     _Travel,
     build_problem,
     greedy_schedule,
@@ -149,7 +151,7 @@ def _check_feasible(
             prev_finish = finish
             if row.task == "grid":
                 assert start >= pd.Timestamp(site["power_date"]).date()
-            assert (row.crew_id == "") == (row.task == "permit")
+            assert (row.crew_id == "") == (settings.template(row.task).crew_kind is None)
     # Crew units on the tick axis (exact): no overlap, and the drive fits in between.
     problem, assignment = result.problem, result.assignment
     assert assignment is not None
@@ -452,6 +454,45 @@ def test_travel_between_sites_is_driven_before_the_next_task() -> None:
     result = plan_builds(sites, settings)
     _check_feasible(result, sites, settings)
     assert result.n_late == 0
+
+
+def test_crews_finish_a_cluster_before_driving_to_the_next() -> None:
+    # Every task is one working day for the one civil unit, so each site is one 8-day visit
+    # of 32 ticks. The unit lives at S-1 (105.0°E, 21.0°N); S-3 is 0.1° north (11.12 km at
+    # 13.9 km/h = 0.8 h: 1 tick), S-2 and S-4 are 2.0° and 2.1° north (222.4 / 233.5 km
+    # from S-1, 211.3 / 222.4 km from S-3: 8, 9, 8, 8 ticks; 1 tick between them). Every
+    # deadline is Wed 16 Jul (tick 8), so the least tardiness is the least Σ ends − 4 × 8.
+    # Nearest cluster first: S-1 ends 32, S-3 32 + 1 + 32 = 65, S-2 65 + 8 + 32 = 105, S-4
+    # 105 + 1 + 32 = 138 (or S-4 then S-2: the same ends): Σ = 340, tardiness 308 ticks;
+    # starting at S-3 gives 344. Earliest deadline first by site id drives back and forth
+    # (S-1, S-2, S-3, S-4: ends 32, 72, 112, 152, Σ 368): 336 ticks.
+    rows = [
+        {"site_id": f"S-{k}", "lon": 105.0, "lat": lat, "deadline": "2025-07-16", "power": "solar"}
+        for k, lat in ((1, 21.0), (2, 23.0), (3, 21.1), (4, 23.1))
+    ]
+    sites = _sites(rows)
+    tasks = tuple(TaskTemplate(name, 1, "civil") for name in [t.name for t in DEFAULT_TASKS])
+    settings = ScheduleSettings(
+        region_of=REGION,
+        tasks=tasks,
+        crews=(Crew("viettel-civil", "Viettel", "Northwest", "civil", 1, 105.0, 21.0),),
+        road_factor=1.0,
+        speed_kmh_by_region={"Northwest": 13.9},
+        backhaul_duration_days={},
+        explain_late=False,
+    )
+    greedy = greedy_schedule(sites, settings)
+    assert greedy.tardiness_ticks == 336
+    problem = build_problem(sites, settings)
+    part = list(range(len(problem.sites)))
+    starts, _ = _dispatch_best(problem, part, _Travel(problem, part))
+    assert _part_value(problem, part, starts)[:2] == (4, 308)
+    result = plan_builds(sites, settings)
+    _check_feasible(result, sites, settings)
+    assert result.tardiness_ticks == 308
+    assert result.tardiness_lower_bound_ticks == 308  # exact routes: CP-SAT proves it
+    order = result.tasks[result.tasks["task"] == "survey"].sort_values("start_date")
+    assert list(order["site_id"])[:2] == ["S-1", "S-3"]
 
 
 @pytest.fixture(scope="module")
