@@ -202,6 +202,7 @@ def problem_document(sites: pd.DataFrame, settings: ScheduleSettings) -> dict[st
             "interleave_search": bool(settings.interleave_search),
             "route_max_visits": int(settings.route_max_visits),
             "local_search_rate": float(settings.local_search_rate),
+            "lp_bound_max_columns": int(settings.lp_bound_max_columns),
             "explain_late": bool(settings.explain_late),
             "explain_deterministic_time": float(settings.explain_deterministic_time),
             "max_extra_units_per_pool": int(settings.max_extra_units_per_pool),
@@ -358,6 +359,9 @@ def read_problem(path: Path) -> tuple[pd.DataFrame, ScheduleSettings]:
             interleave_search=bool(solver.get("interleave_search", defaults.interleave_search)),
             route_max_visits=int(solver.get("route_max_visits", defaults.route_max_visits)),
             local_search_rate=float(solver.get("local_search_rate", defaults.local_search_rate)),
+            lp_bound_max_columns=int(
+                solver.get("lp_bound_max_columns", defaults.lp_bound_max_columns)
+            ),
             explain_late=bool(solver.get("explain_late", defaults.explain_late)),
             explain_deterministic_time=float(
                 solver.get("explain_deterministic_time", defaults.explain_deterministic_time)

@@ -11,6 +11,7 @@ the travel and rain tests use the default 4 ticks of 2 hours.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -32,9 +33,11 @@ from covgap.schedule import (
     ScheduleSettings,
     TaskTemplate,
     _dispatch_best,
+    _lp_tardiness_bound,
     _min_inbound,
     _part_bound,
     _part_value,
+    _PartModel,
     _Travel,
     build_problem,
     greedy_schedule,
@@ -283,11 +286,69 @@ def test_bounds_never_exceed_the_brute_force_optimum() -> None:
     assert bound.late[0] <= best[0]
     assert bound.tardiness()[0] <= best[1]
     assert bound.tardiness(best[0])[0] <= best[1]
+    lp = _lp_tardiness_bound(problem, part, slot=1, horizon=200, max_columns=10_000)
+    assert lp is not None and lp <= best[1]
     result = plan_builds(sites, settings)
     _check_feasible(result, sites, settings)
     assert (result.n_late, result.tardiness_ticks) == best
     assert result.n_late_lower_bound <= best[0]
     assert result.tardiness_lower_bound_ticks <= best[1]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lp_bound_never_exceeds_the_proven_optimum_with_travel(seed: int) -> None:
+    # Five sites 5–40 km apart, one unit per crew kind at a base, random power dates and
+    # deadlines, 2-hour ticks with travel: with five visits per pool every pool gets exact
+    # routes, so CP-SAT's proven optimum of the tardiness model (with at most ``max_late``
+    # late sites, or any number) is the least tardiness of any such plan. The time-indexed
+    # LP (travel dropped, whole working days) and the order-statistics bounds may not exceed
+    # the uncapped optimum; the plan's printed bound (among plans with at most its number
+    # of late sites) may not exceed the capped one, nor the plan fall below it.
+    rng = np.random.default_rng(100 + seed)
+    rows = [
+        {
+            "site_id": f"S-{k}",
+            "lon": 104.0 + float(rng.uniform(0, 0.3)),
+            "lat": 22.0 + float(rng.uniform(0, 0.3)),
+            "power_date": dt.date(2025, 7, 15) + dt.timedelta(days=int(rng.integers(0, 20))),
+            "deadline": (dt.date(2025, 7, 22) + dt.timedelta(days=int(rng.integers(0, 25)))),
+        }
+        for k in range(5)
+    ]
+    sites = _sites(rows)
+    settings = ScheduleSettings(region_of=REGION, crews=_crews(home=(104.1, 22.1)))
+    problem = build_problem(sites, settings)
+    part = list(range(len(problem.sites)))
+    travel = _Travel(problem, part)
+    setup = _min_inbound(problem, part, travel)
+
+    def optimum(max_late: int | None) -> int:
+        model = _PartModel(
+            problem,
+            part,
+            travel,
+            setup,
+            "tardiness",
+            horizon=2_000,
+            route_max_visits=10,
+            max_late=max_late,
+        )
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 60.0
+        assert solver.solve(model.model) == cp_model.OPTIMAL
+        return round(solver.objective_value)
+
+    least = optimum(None)
+    lp = _lp_tardiness_bound(problem, part, slot=4, horizon=2_000, max_columns=100_000)
+    assert lp is not None and lp <= least
+    assert _part_bound(problem, part, setup).tardiness()[0] <= least
+    result = plan_builds(
+        sites, dataclasses.replace(settings, max_deterministic_time=2.0, explain_late=False)
+    )
+    _check_feasible(result, sites, settings)
+    capped = optimum(result.n_late)
+    assert result.tardiness_lower_bound_ticks <= capped <= result.tardiness_ticks
 
 
 def test_least_extra_crews_is_two_civil_units_for_three_parallel_jobs() -> None:
