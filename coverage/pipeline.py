@@ -25,7 +25,7 @@ from .coverage_grid import analysed_area, coverage_grid, geotiff_name, write_geo
 from .errors import CovgapError, CRSError, InputFileError, Reject, RequirementError, UsageError
 from .export import write_operator_exports
 from .io import LoadResult, load_boundaries, load_towers, load_villages, write_rejects_csv
-from .maps import build_map, build_province_maps, load_communes
+from .maps import build_maps, load_communes
 from .outputs import (
     file_hashes,
     read_stage_gpkg,
@@ -332,7 +332,7 @@ def map_layers(
     dem_used: bool = False,
 ) -> dict[str, Any]:
     """The optional map layers (``[maps]``, ``[inputs] communes``) as keywords of
-    ``build_map``/``build_province_maps``; writes the predicted-coverage grid as
+    ``build_maps`` (inputs prepared once for all maps); writes the predicted-coverage grid as
     ``<out_dir>/predicted_<quantity>_<technology>.tif`` (e.g. ``predicted_rsrp_4g.tif``)."""
     settings = scenario.maps
     layers: dict[str, Any] = {"tiles": settings.tiles_key}
@@ -423,7 +423,7 @@ def run(
         notes,
         dem_used=loaded.dem is not None,
     )
-    map_path = build_map(
+    map_path, province_maps = build_maps(
         assessment.villages,
         loaded.towers.gdf,
         plan.sites,
@@ -433,17 +433,6 @@ def run(
         boundaries_credit=credit,
         title=title,
         out_path=maps_dir / "coverage_map.html",
-        **layers,
-    )
-    province_maps = build_province_maps(
-        assessment.villages,
-        loaded.towers.gdf,
-        plan.sites,
-        links=plan.links,
-        site_schedule=site_schedule,
-        boundaries=loaded.boundaries,
-        boundaries_credit=credit,
-        title=title,
         out_dir=maps_dir,
         **layers,
     )

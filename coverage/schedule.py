@@ -1727,11 +1727,9 @@ def _lp_tardiness_bound(
     unconstrained from then on)."""
     g = max(1, int(slot))
     h = max(1, -(-int(horizon) // g) + 1)
-    sites = [s for s in part if problem.sites[s].tasks]
-    layout: list[tuple[int, list[tuple[int, int, int]], int]] = []  # site, (pool, D, est), dl
+    layout: list[tuple[list[tuple[int, int, int]], int]] = []  # (pool, D, est) per block, dl
     columns = 0
-    for s in sites:
-        site = problem.sites[s]
+    for site in (problem.sites[s] for s in part if problem.sites[s].tasks):
         rows: list[tuple[int, int, int]] = []
         t = 0
         for i0, i1, pool, dur, offsets in _blocks(site):
@@ -1746,7 +1744,7 @@ def _lp_tardiness_bound(
             rows.append((pool, dur // g, t))
             columns += max(0, h - t)
             t += dur // g
-        layout.append((s, rows, -(-site.deadline_tick // g)))
+        layout.append((rows, -(-site.deadline_tick // g)))
     if not layout or columns > max_columns:
         return None
     lp = pywraplp.Solver.CreateSolver("GLOP")
@@ -1756,28 +1754,26 @@ def _lp_tardiness_bound(
     constant = 0.0
     objective: list[tuple[Any, float]] = []
     active: dict[int, list[list[Any]]] = {}  # pool → per slot, the columns' ± terms
-    for k, (_, rows, dl) in enumerate(layout):
-        prev: tuple[list[Any], int, int] | None = None
+    for k, (rows, dl) in enumerate(layout):
+        prev: tuple[Callable[[int], Any], int] | None = None  # (y of the previous block, D)
         for b, (pool, d, est) in enumerate(rows):
             ys = [lp.NumVar(0.0, 1.0, f"y{k}_{b}_{t}") for t in range(est, h)]
 
             def y(t: int, ys: list[Any] = ys, est: int = est) -> Any:
-                return 0.0 if t < est else ys[min(t, h - 1) - est]
+                return 0.0 if t < est else ys[t - est]
 
             for t in range(est + 1, h):
                 lp.Add(y(t) >= y(t - 1))
-            if prev is not None:
-                p_ys, p_d, p_est = prev
+            if prev is not None:  # started by t only if the previous block started by t − D
                 for t in range(est, h):
-                    before = t - p_d
-                    lp.Add(y(t) <= (0.0 if before < p_est else p_ys[before - p_est]))
+                    lp.Add(y(t) <= prev[0](t - prev[1]))
             if pool >= 0 and d > 0:
                 per_slot = active.setdefault(pool, [[] for _ in range(h)])
                 for t in range(est, h):
                     per_slot[t].append((y(t), 1.0))
                     if t + d < h:
                         per_slot[t + d].append((y(t), -1.0))
-            prev = (ys, d, est)
+            prev = (y, d)
             if b == len(rows) - 1:
                 # Σ_t cost(t)·(y[t] − y[t−1]) + cost(h)·(1 − y[h−1]) with cost(t) the
                 # tardiness of a start in slot t (non-decreasing in t).
