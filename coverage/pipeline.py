@@ -478,7 +478,16 @@ def run(
         "settings": scenario.to_dict(),
         "analysis": assessment_facts(assessment, scenario.analysis),
         "outputs": dict(
-            file_hashes([p for p in out_dir.rglob("*") if p.name != "manifest.json"], base=out_dir)
+            file_hashes(
+                [
+                    p
+                    for p in out_dir.rglob("*")
+                    if p.name != "manifest.json"
+                    # hidden temporaries a killed earlier run left behind (atomic writes)
+                    and not any(part.startswith(".") for part in p.relative_to(out_dir).parts)
+                ],
+                base=out_dir,
+            )
         ),
         "maps": [str(map_path), *map(str, province_maps)],
         "notes": notes.lines,
