@@ -28,6 +28,9 @@
  *   data-covgap-onair = planned sites the slider lets through (all of them under "all")
  * and fires the document event "covgap-ready" once. A shape counts as painted only
  * when the canvas renderer really drew it (inside its drawing pass, not culled).
+ * Switching a layer on or off in the layer control (and setWeek) paints before it
+ * returns, not on a later animation frame: right after a checkbox click,
+ * window.covgap.report() counts the shapes of a ticked layer.
  *
  * Driving it from a script: window.covgap.setWeek(k) (k = week index, null = all);
  * at load, "#week=k" or "?week=k" in the address does the same.
@@ -104,6 +107,7 @@
     }
   });
   var painter = new Painter({ padding: 0.1, tolerance: 2 });
+  var canvases = [painter];  // every canvas renderer of the page (see flushPaint)
 
   // ---- column access: plain arrays or dictionary-encoded {k: values, c: codes} ----
   function get(col, i) {
@@ -343,9 +347,11 @@
   if (cfg.boundaries) {
     map.createPane('covgapBase');
     map.getPane('covgapBase').style.zIndex = 350;
+    var baseCanvas = L.canvas({ pane: 'covgapBase', padding: 0.1 });
+    canvases.push(baseCanvas);
     var base = L.geoJSON(cfg.boundaries.data, {
       pane: 'covgapBase',
-      renderer: L.canvas({ pane: 'covgapBase', padding: 0.1 }),
+      renderer: baseCanvas,
       interactive: false,
       attribution: cfg.boundaries.attribution,
       style: function (feature) {
@@ -369,7 +375,10 @@
   }
 
   // keep the drawing order (communes at the bottom, then covered villages, sites on top)
-  // when a layer is switched off and on again: the canvas draws in insertion order
+  // when a layer is switched off and on again: the canvas draws in insertion order.
+  // Then paint at once: a canvas renderer otherwise draws added or removed shapes on the
+  // next animation frame, which a hidden or headless page may never get (the ticked
+  // layer would stay unpainted, and uncounted, until something moves the map).
   map.on('overlayadd', function () {
     cfg.order.forEach(function (name) {
       var g = layers[name];
@@ -378,7 +387,9 @@
     if (cfg.communes && map.hasLayer(layers[cfg.communes.layer])) {
       layers[cfg.communes.layer].bringToBack();
     }
+    flushPaint();
   });
+  map.on('overlayremove', flushPaint);
 
   if (cfg.fit) {  // a province map: zoom to the province, not to the towers around it
     map.fitBounds(cfg.fit, { padding: [24, 24], animate: false, maxZoom: 13 });
@@ -521,10 +532,12 @@
   // paint the changes now, in one pass, rather than on the next animation frame
   // (which a hidden or headless page may not get for a long time)
   function flushPaint() {
-    if (painter._map && painter._redrawRequest) {
-      L.Util.cancelAnimFrame(painter._redrawRequest);
-      painter._redraw();
-    }
+    canvases.forEach(function (canvas) {
+      if (canvas._map && canvas._redrawRequest) {
+        L.Util.cancelAnimFrame(canvas._redrawRequest);
+        canvas._redraw();
+      }
+    });
   }
 
   function updateControl() {
