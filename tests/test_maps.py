@@ -429,6 +429,56 @@ def test_screenshot_is_not_blank(tmp_path: Path) -> None:
     assert colour_pixels(image, "#D55E00", tolerance=24) >= 2 * 40
 
 
+# tail script: once ready, the boxes of the map's controls (viewport pixels)
+BOXES_JS = """
+function whenReady(fn) {
+  if (document.body && document.body.dataset.covgapStatus === 'ready') { fn(); }
+  else { document.addEventListener('covgap-ready', fn); }
+}
+whenReady(function () {
+  var sel = {zoom: '.leaflet-control-zoom', layers: '.leaflet-control-layers',
+             scale: '.leaflet-control-scale', attribution: '.leaflet-control-attribution',
+             legend: '#covgap-legend', timeline: '.covgap-timeline'};
+  var out = {view: [window.innerWidth, window.innerHeight], boxes: {}};
+  Object.keys(sel).forEach(function (k) {
+    var el = document.querySelector(sel[k]);
+    if (el) {
+      var r = el.getBoundingClientRect();
+      out.boxes[k] = [r.left, r.top, r.right, r.bottom];
+    }
+  });
+  document.body.dataset.testOut = JSON.stringify(out);
+});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("window", [(1400, 900), (1024, 640)])
+def test_controls_do_not_cover_each_other(tmp_path: Path, window: tuple[int, int]) -> None:
+    # every box a planner reads at once: long credits (attribution), a long legend
+    # (coverage and communes), the slider; on a laptop-sized window too
+    page = build(
+        tmp_path,
+        coverage_raster=make_grid(),
+        communes=make_communes(),
+        communes_credit="Communes: " + "a long credit line, " * 12,
+    )
+    dom = dump_dom(instrumented_copy(page, tmp_path, tail_js=BOXES_JS), window=window)
+    out = json.loads(body_data(dom)["data-test-out"])
+    boxes = out["boxes"]
+    assert sorted(boxes) == ["attribution", "layers", "legend", "scale", "timeline", "zoom"]
+    width, height = out["view"]
+    for name, (left, top, right, bottom) in boxes.items():
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height, (name, boxes)
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            l1, t1, r1, b1 = boxes[a]
+            l2, t2, r2, b2 = boxes[b]
+            overlap = min(r1, r2) > max(l1, l2) and min(b1, b2) > max(t1, t2)
+            assert not overlap, f"{a} {boxes[a]} overlaps {b} {boxes[b]}"
+
+
 @pytest.mark.browser
 def test_large_layers_are_clustered(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
