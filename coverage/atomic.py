@@ -1,15 +1,23 @@
 """Atomic file writes: write to a temporary file in the same folder, then rename.
 
-A run killed mid-write leaves the previous file intact and no half-written one.
+A run killed mid-write leaves the previous file intact and no half-written one; the
+hidden temporary it leaves (``.<name>.<random><suffix>``) is removed by the next
+successful write of the same file once it is an hour old (a younger one may belong to
+a run still writing).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+#: Age (seconds) after which a hidden temporary of a killed run is removed.
+STALE_TEMP_AGE_S = 3600.0
 
 
 @contextlib.contextmanager
@@ -38,6 +46,17 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+    _remove_stale_temps(target)
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Remove temporaries of ``target`` (and GDAL's side files of them) that a killed run
+    left, once older than :data:`STALE_TEMP_AGE_S`."""
+    cutoff = time.time() - STALE_TEMP_AGE_S
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        with contextlib.suppress(OSError):
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from covgap.atomic import atomic_path, write_text_atomic
+from covgap.atomic import STALE_TEMP_AGE_S, atomic_path, write_text_atomic
 from covgap.outputs import write_gpkg
 
 
@@ -57,3 +57,22 @@ def test_sigkill_mid_write_leaves_the_previous_file_intact(tmp_path: Path) -> No
     assert target.read_text(encoding="utf-8") == "previous\n"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "big.txt"]
     assert all(name.startswith(".big.txt.") for name in leftovers)  # hidden temp, never the target
+    # the next write of the same file removes it once it is old enough to be no live run's
+    assert leftovers
+    write_text_atomic(target, "next\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name != "big.txt"] == leftovers
+    past = time.time() - STALE_TEMP_AGE_S - 60
+    for name in leftovers:
+        os.utime(tmp_path / name, (past, past))
+    write_text_atomic(target, "again\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
+    assert target.read_text(encoding="utf-8") == "again\n"
+
+
+def test_an_old_temporary_of_another_file_is_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / ".b.csv.k2j3.csv"
+    other.write_text("not ours\n", encoding="utf-8")
+    past = time.time() - STALE_TEMP_AGE_S - 60
+    os.utime(other, (past, past))
+    write_text_atomic(tmp_path / "a.csv", "x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.csv.k2j3.csv", "a.csv"]
