@@ -211,6 +211,10 @@ _LP_COLUMNS_PER_DET = 16_000
 #: (times ``local_search_rate``): on the sample it improves plans more per second than
 #: CP-SAT on the relaxed model does (mean tardiness over seeds 0–2: 2,770 → 2,381 ticks).
 _LOCAL_SEARCH_FIRST = 1.8
+#: Share of the least-extra-crews budget for the relaxations that bound the parts (the
+#: rest checks candidate counts with real plans): proofs need it, the checks gained
+#: nothing from more on the sample.
+_EXTRA_RELAXED_SHARE = 0.8
 #: Smallest deterministic time given to one solve.
 _MIN_SOLVE_TIME = 0.05
 _EARTH_RADIUS_KM = 6371.0088
@@ -3464,7 +3468,7 @@ class _ExtraSearch:
                 setup,
                 "ontime",
                 horizon=_part_horizon(prob, part, tr),
-                route_max_visits=0,
+                route_max_visits=int(self.settings.route_max_visits),
                 late_ok=self.ignore,
             )
             model.hint(best_st, best_un)
@@ -3503,15 +3507,45 @@ class _ExtraSearch:
                 break
         return {p: need.get(p, limit) for p in self.pools}
 
-    def search(self, lower: Mapping[int, int], limit: int) -> tuple[dict[int, int], bool]:
-        """From the lower bounds (checked thoroughly), add the unit that helps the
-        heuristics most until every target site is on time, then take back every unit the
-        plan can spare (heuristics first, then a thorough check); returns the counts and
-        whether they put every target site on time."""
-        extra = dict(lower)
+    def relaxed(
+        self, lower: Mapping[int, int], limit: int, share: float
+    ) -> tuple[dict[int, int] | None, int]:
+        """CP-SAT on a relaxation with the pools' extra units as variables (every target on
+        time, moves as each visit's least inbound move): its counts (``None`` when none
+        found) and its proven least total, a lower bound for the real problem."""
+        tr = _Travel(self.problem, self.part)
+        model = _PartModel(
+            self.problem,
+            self.part,
+            tr,
+            _min_inbound(self.problem, self.part, tr),
+            "extra",
+            horizon=_part_horizon(self.problem, self.part, tr),
+            route_max_visits=0,
+            max_extra=limit,
+            late_ok=self.ignore,
+        )
+        for p, x in model.extra.items():
+            model.model.add(x >= int(lower.get(p, 0)))
+        solver = _solver(self.settings, share, float(self.settings.max_wall_time_s))
+        status = STATUS_NAMES.get(solver.solve(model.model), "UNKNOWN")
+        self.budget -= solver.deterministic_time
+        floor = sum(lower.values())
+        if status not in ("OPTIMAL", "FEASIBLE"):
+            return None, floor
+        counts = {p: int(solver.value(x)) for p, x in model.extra.items()}
+        counts.update({p: int(lower.get(p, 0)) for p in self.pools if p not in counts})
+        return counts, max(floor, math.ceil(solver.best_objective_bound - 1e-6))
+
+    def search(
+        self, start: Mapping[int, int], floor: Mapping[int, int], limit: int
+    ) -> tuple[dict[int, int], bool]:
+        """From ``start`` (checked thoroughly), add the unit that helps the heuristics most
+        until every target site is on time, then take back every unit the plan can spare
+        down to the per-pool ``floor`` (heuristics first, then a thorough check); returns
+        the counts and whether they put every target site on time."""
+        extra = {p: max(int(start.get(p, 0)), int(floor.get(p, 0))) for p in self.pools}
         n_late, _ = self.late(extra, thorough=True)
-        if not n_late:
-            return extra, True
         while n_late:
             options = []
             for p in self.pools:
@@ -3524,7 +3558,7 @@ class _ExtraSearch:
             extra[p] += 1
             n_late, _ = self.late(extra, thorough=False)
         for p in self.pools:
-            while extra[p] > lower[p]:
+            while extra[p] > floor.get(p, 0):
                 trial = {**extra, p: extra[p] - 1}
                 if self.late(trial, thorough=False)[0] and self.late(trial, thorough=True)[0]:
                     break
@@ -3544,28 +3578,32 @@ def least_extra_crews(
 
     * **lower bound** — per pool, the fewest extra units its order-statistics bound needs
       to put every target on time with all other pools unlimited (each is necessary, so
-      their sum bounds the total); CP-SAT's bound on a model with the pools' extra units as
-      variables (a relaxation) may raise it;
-    * **search** — from the lower bounds, one unit at a time to the pool that helps most,
-      each candidate checked with real plans (heuristics, local search, CP-SAT with hard
-      deadlines, all with the real moves), then every unit the plan can spare is taken
-      back.
+      their sum bounds the total);
+    * **relaxation** — CP-SAT on a model with the pools' extra units as variables, every
+      target on time and each move relaxed to the visit's least inbound move: its proven
+      least raises the part's lower bound and, when proven, its counts start the search;
+    * **search** — from those counts, each candidate checked with real plans (heuristics,
+      local search, CP-SAT with hard deadlines, all with the real moves), one unit at a
+      time to the pool that helps most until every target is on time, then every unit the
+      plan can spare is taken back (never below a pool's own bound).
+
+    Deterministic time: ``explain_deterministic_time``, 80 % for the relaxations and the
+    rest for the checks, given to the parts smallest first in proportion to their sizes,
+    what one leaves going to the next.
 
     ``status``: ``OPTIMAL`` when the units found equal the lower bound (proven least),
     ``FEASIBLE`` when they suffice but are not proven least, ``NOT_FOUND`` when
     ``max_extra_units_per_pool`` more units per pool do not do it, ``NONE_NEEDED`` when no
-    late site can be helped by crews. Deterministic time: ``explain_deterministic_time``.
+    late site can be helped by crews.
     """
     starts = {i: list(assignment.starts[i]) for i in range(len(problem.sites))}
     cal = problem.calendar
     limit = int(settings.max_extra_units_per_pool)
-    travel_of: dict[int, _Travel] = {}
     unlimited: dict[int, int] = {}
     parts = []
     for part in _components(problem):
         tr = _Travel(problem, part)
         for s in part:
-            travel_of[s] = tr
             if problem.sites[s].tasks:
                 unlimited[s] = _unlimited_end(problem, s, tr)
         late = [
@@ -3579,7 +3617,7 @@ def least_extra_crews(
     extra_total: dict[int, int] = {}
     lb_total = 0
     proven = found = True
-    size_all = max(1, sum(len(p) for p in parts))
+    searches: list[_ExtraSearch] = []
     for part in parts:
         ignore = frozenset(
             s
@@ -3587,51 +3625,36 @@ def least_extra_crews(
             if problem.sites[s].tasks and unlimited[s] > problem.sites[s].deadline_tick
         )
         pools = sorted({t.pool for s in part for t in problem.sites[s].tasks if t.pool >= 0})
-        budget = float(settings.explain_deterministic_time) * len(part) / size_all
-        search = _ExtraSearch(
-            problem,
-            part,
-            settings,
-            ignore,
-            pools,
-            budget * 0.75,
-            int(
-                float(settings.local_search_rate)
-                * budget
-                / max(1, sum(len(_blocks(problem.sites[s])) for s in part))
-            ),
-        )
+        searches.append(_ExtraSearch(problem, part, settings, ignore, pools, 0.0, 0))
+    # Deterministic time flows on, smallest part first: what a part leaves (a relaxation
+    # proven early) goes to the larger parts after it, in proportion to their sizes.
+    searches.sort(key=lambda x: (len(x.part), x.part[0]))
+    total = float(settings.explain_deterministic_time)
+    left_relaxed = total * _EXTRA_RELAXED_SHARE
+    left_checks = total - left_relaxed
+    size_all = size_left = sum(len(x.part) for x in searches)
+    for search in searches:
+        share = len(search.part) / max(1, size_left)
+        size_left -= len(search.part)
         lower = search.lower_bounds(limit)
-        lb = sum(lower.values())
-        extra, ok = search.search(lower, limit)
+        # The relaxation first: its proven least bounds the part and, when proven, its
+        # counts start the search (an unproven one may be far from the least).
+        search.budget = given = left_relaxed * share
+        relaxed, lb = search.relaxed(lower, limit, given)
+        left_relaxed -= given - search.budget
+        search.budget = given = left_checks * share
+        search.moves = int(
+            float(settings.local_search_rate)
+            * total
+            * len(search.part)
+            / size_all
+            / max(1, sum(len(_blocks(problem.sites[s])) for s in search.part))
+        )
+        start = relaxed if relaxed is not None and sum(relaxed.values()) == lb else lower
+        extra, ok = search.search(start, lower, limit)
+        left_checks -= given - search.budget
         if not ok:
             found = False
-        elif sum(extra.values()) > lb:
-            # CP-SAT on the relaxation with the extra units as variables may prove more.
-            tr = travel_of[part[0]]
-            setup = _min_inbound(problem, part, tr)
-            model = _PartModel(
-                problem,
-                part,
-                tr,
-                setup,
-                "extra",
-                horizon=_part_horizon(problem, part, tr),
-                route_max_visits=0,
-                max_extra=limit,
-                late_ok=ignore,
-            )
-            for p, x in model.extra.items():
-                model.model.add(x >= int(lower.get(p, 0)))
-            solver = _solver(settings, budget * 0.25 + search.budget, settings.max_wall_time_s)
-            status = STATUS_NAMES.get(solver.solve(model.model), "UNKNOWN")
-            if status in ("OPTIMAL", "FEASIBLE", "INFEASIBLE"):
-                cp_lb = (
-                    sum(extra.values()) + 1
-                    if status == "INFEASIBLE"
-                    else math.ceil(solver.best_objective_bound - 1e-6)
-                )
-                lb = max(lb, min(cp_lb, sum(extra.values())))
         if sum(extra.values()) > lb:
             proven = False
         lb_total += lb
