@@ -3655,6 +3655,8 @@ def least_extra_crews(
         left_checks -= given - search.budget
         if not ok:
             found = False
+        else:  # both hold; keep the report consistent whatever rounding did
+            lb = min(lb, sum(extra.values()))
         if sum(extra.values()) > lb:
             proven = False
         lb_total += lb

@@ -409,6 +409,33 @@ def test_least_extra_crews_is_one_civil_and_one_rf_unit() -> None:
         assert plan_builds(sites, _daily(tasks=CIVIL_AND_RF, crews=one)).n_late == 1
 
 
+def test_least_extra_crews_sees_one_pool_squeeze_the_next() -> None:
+    # Four sites due Fri 15 Aug (working-day index 27: deadline tick 28); civil 10 days,
+    # the RF visit 3 days; surveys, towers and grids have a unit per site. By hand, every
+    # civil job can start on day 2. Civil alone (RF unlimited): ends are civil end + 5,
+    # so one unit (12, 22, 32, 42) is too few and two (12, 12, 22, 22 → sites end by 27)
+    # suffice: +1 civil. RF alone (civil unlimited: four RF visits ready on day 14): one
+    # unit runs 14–17, 17–20, 20–23, 23–26, on time: +0 RF. Together, two civil units
+    # send the RF visits in two waves (14, 14, 24, 24) and one RF unit ends the last at
+    # 30 > 28: a third unit is needed (+1 RF, or +1 more civil). Least: 2, which only the
+    # joint relaxation proves (the per-pool bounds say 1).
+    tasks = tuple({"civil": TaskTemplate("civil", 10, "civil")}.get(t.name, t) for t in CIVIL_HEAVY)
+    sites = _sites([{"site_id": f"S-{k}", "deadline": "2025-08-15"} for k in "ABCD"])
+    plenty = {"survey": 4, "rigging": 4, "power": 4}
+    result = plan_builds(sites, _daily(tasks=tasks, crews=_crews(**plenty)))
+    ex = result.explanation
+    assert ex is not None and ex.status == "OPTIMAL" and ex.lower_bound == 2
+    assert list(ex.extra[["kind", "extra_units"]].itertuples(index=False, name=None)) == [
+        ("civil", 1),
+        ("rf", 1),
+    ]
+    two_civil = plan_builds(sites, _daily(tasks=tasks, crews=_crews(civil=2, **plenty)))
+    late = two_civil.sites.set_index("site_id")["late_days"]
+    assert two_civil.n_late == 1 and late.max() == 3  # ends tick 30 = Mon 18 Aug
+    both = plan_builds(sites, _daily(tasks=tasks, crews=_crews(civil=2, rf=2, **plenty)))
+    assert both.n_late == 0
+
+
 def test_two_civil_crews_make_everything_on_time() -> None:
     # By hand: civil jobs in parallel (A on 2–21, B on 3–22); tower A 22, grid A 23,
     # tower B 23, grid B 24; the single RF unit then makes two 3-day visits, 24–26 and
