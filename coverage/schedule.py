@@ -3030,6 +3030,13 @@ def _bound_lines(result: ScheduleResult) -> list[str]:
             "."
             if proven
             else " — among plans with at most as many late sites per operator and region."
+        )
+        + (
+            " The bounds count each crew visit's shortest possible drive in, not whole "
+            "routes: with travel they are loose, and the gap is only an upper limit on how "
+            "far this plan is from the best."
+            if result.problem.travel and result.tardiness_gap > 0
+            else ""
         ),
     ]
 
