@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,11 +30,8 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.",
-        suffix=suffix if suffix is not None else target.suffix,
-        dir=target.parent,
-    )
+    tail = suffix if suffix is not None else target.suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=tail, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # writers (GDAL) want to create the file themselves
@@ -46,14 +44,21 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
-    _remove_stale_temps(target)
+    _remove_stale_temps(target, tail)
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """Remove temporaries of ``target`` (and GDAL's side files of them) that a killed run
-    left, once older than :data:`STALE_TEMP_AGE_S`."""
+def _remove_stale_temps(target: Path, suffix: str) -> None:
+    """Remove temporaries of ``target`` that a killed run left, once older than
+    :data:`STALE_TEMP_AGE_S`: only names :func:`tempfile.mkstemp` makes for it
+    (``.<name>.<8 random characters><suffix>``) and SQLite's side files of them, never
+    another hidden file (``.<name>.old``) a user keeps."""
     cutoff = time.time() - STALE_TEMP_AGE_S
+    ours = re.compile(
+        rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}{re.escape(suffix)}(-journal|-wal|-shm)?"
+    )
     for leftover in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        if not ours.fullmatch(leftover.name):
+            continue
         with contextlib.suppress(OSError):
             if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink()

@@ -69,10 +69,17 @@ def test_sigkill_mid_write_leaves_the_previous_file_intact(tmp_path: Path) -> No
     assert target.read_text(encoding="utf-8") == "again\n"
 
 
-def test_an_old_temporary_of_another_file_is_left_alone(tmp_path: Path) -> None:
-    other = tmp_path / ".b.csv.k2j3.csv"
-    other.write_text("not ours\n", encoding="utf-8")
+def test_only_old_temporaries_of_the_same_file_are_removed(tmp_path: Path) -> None:
+    # another output's temporary, a hidden copy a user keeps, and a killed run's
+    # temporary of a.csv with SQLite's side file: only the last two go
+    names = [".b.csv.k2j3ab_9.csv", ".a.csv.old", ".a.csv.k2j3ab_9.csv", ".a.csv.q8z0xx1p.csv-wal"]
     past = time.time() - STALE_TEMP_AGE_S - 60
-    os.utime(other, (past, past))
+    for name in names:
+        (tmp_path / name).write_text("left\n", encoding="utf-8")
+        os.utime(tmp_path / name, (past, past))
     write_text_atomic(tmp_path / "a.csv", "x\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.csv.k2j3.csv", "a.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".a.csv.old",
+        ".b.csv.k2j3ab_9.csv",
+        "a.csv",
+    ]
