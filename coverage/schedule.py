@@ -2726,7 +2726,8 @@ class ExtraCrews:
     status: ``OPTIMAL`` (enough, and proven least: the units equal the lower bound),
         ``FEASIBLE`` (enough — a real plan with them puts every other site on time — but
         not proven least), ``NOT_FOUND`` (even ``max_extra_units_per_pool`` more units per
-        pool do not do it), ``NONE_NEEDED`` (no late site crews could fix).
+        pool do not do it in some part: ``extra`` lists the other parts' units only, the
+        summary names the part), ``NONE_NEEDED`` (no late site crews could fix).
     lower_bound: proven least total extra units (over the parts searched): no plan with
         fewer puts every fixable site on time.
     """
@@ -3625,6 +3626,7 @@ def least_extra_crews(
     lb_total = 0
     proven = found = True
     searches: list[_ExtraSearch] = []
+    missing: list[str] = []  # parts (operator / region) no count up to the limit fixes
     for part in parts:
         ignore = frozenset(
             s
@@ -3660,13 +3662,14 @@ def least_extra_crews(
         start = relaxed if relaxed is not None and sum(relaxed.values()) == lb else lower
         extra, ok = search.search(start, lower, limit)
         left_checks -= given - search.budget
+        lb_total += min(lb, sum(extra.values())) if ok else lb  # both hold when found
         if not ok:
+            # Counts that do not suffice are no answer: the part is named instead.
             found = False
-        else:  # both hold; keep the report consistent whatever rounding did
-            lb = min(lb, sum(extra.values()))
+            missing.append(" / ".join(problem.pool_keys[search.pools[0]][:2]))
+            continue
         if sum(extra.values()) > lb:
             proven = False
-        lb_total += lb
         for p, k in extra.items():
             if k:
                 extra_total[p] = extra_total.get(p, 0) + k
@@ -3766,15 +3769,18 @@ def least_extra_crews(
             f"No extra crew helps: the {_plural(len(unfixable), 'late site')} wait for power, "
             "their own chain or the drive from the crews' bases past the deadline."
         )
-    elif status == "NOT_FOUND":
+    by = ", ".join(
+        f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
+    )
+    if status == "NOT_FOUND":
         text = (
-            f"Even {limit} more units per crew pool do not put every site on time "
-            f"(at least {_plural(lb_total, 'extra unit')} are needed; see infeasibility.json)."
+            f"No plan found that puts every site on time in {', '.join(sorted(missing))} even "
+            f"with {_plural(limit, 'more unit')} per crew pool (max_extra_units_per_pool); at "
+            f"least {_plural(lb_total, 'extra unit')} in all."
         )
+        if by:
+            text += f" Elsewhere: {by}."
     else:
-        by = ", ".join(
-            f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
-        )
         proof = (
             "proven least"
             if status == "OPTIMAL"

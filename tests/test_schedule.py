@@ -370,6 +370,23 @@ def test_least_extra_crews_is_two_civil_units_for_three_parallel_jobs() -> None:
     assert fixed.n_late == 0
 
 
+def test_least_extra_crews_beyond_the_limit_names_the_part() -> None:
+    # The instance above needs +2 civil; allowed one more unit per pool, no count works:
+    # NOT_FOUND, no units listed as an answer, the part named, the bound still proven (1:
+    # a pool that needs more than the limit is bounded by the limit).
+    rows = [{"site_id": f"S-{k}", "deadline": "2025-08-31"} for k in "ABC"]
+    settings = dataclasses.replace(_one_civil_crew(rows), max_extra_units_per_pool=1)
+    ex = plan_builds(_sites(rows), settings).explanation
+    assert ex is not None and ex.status == "NOT_FOUND"
+    assert ex.extra.empty and ex.lower_bound == 1
+    assert ex.summary.startswith(
+        "No plan found that puts every site on time in Viettel / Northwest even with 1 more "
+        "unit per crew pool (max_extra_units_per_pool); at least 1 extra unit in all."
+    )
+    doc = ex.to_dict()
+    assert doc["proven_least"] is False and doc["extra_units_total"] == 0
+
+
 #: CIVIL_HEAVY with civil 10 days and an RF visit of 10 (equipment 8, backhaul 1,
 #: integration 1).
 CIVIL_AND_RF = tuple(
