@@ -613,9 +613,13 @@ def report(
     out: OutOpt = Path("out"),
 ) -> None:
     """Write the self-contained HTML report (headline numbers, tables by province and
-    commune, Gantt chart, figures) from the stage outputs in --out."""
+    commune, Gantt chart, figures, and what would meet the deadlines when sites are late)
+    from the stage outputs in --out."""
+    import json
+
     import pandas as pd
 
+    from .errors import InputFileError
     from .pipeline import read_assessed, read_site_schedule, read_sites
     from .report import build_report
 
@@ -629,6 +633,15 @@ def report(
         )
         codes = {"province_code": str, "commune_code": str}
         sites_path = out / "sites.gpkg"
+        explanation_path = out / "infeasibility.json"  # written only when sites are late
+        explanation = None
+        if explanation_path.exists():
+            try:
+                explanation = json.loads(explanation_path.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise InputFileError(f"not valid JSON: {exc}", file=explanation_path) from None
+            if not isinstance(explanation, dict):
+                raise InputFileError("not a JSON object", file=explanation_path)
         path = build_report(
             read_assessed(out / "villages_assessed.gpkg"),
             read_sites(sites_path) if sites_path.exists() else None,
@@ -641,6 +654,7 @@ def report(
             out_path=out / "report.html",
             on_air_targets=sc.schedule.on_air_targets,
             deadlines=sc.schedule.deadlines,
+            late_explanation=explanation,
         )
         out_console.print(f"report: {path}")
 

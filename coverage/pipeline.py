@@ -307,6 +307,7 @@ def stage_schedule(
         out_path=out_dir / "gantt.html",
         on_air_targets=settings.on_air_targets,
         deadlines=settings.deadlines,
+        late_explanation=result.explanation.to_dict() if result.explanation is not None else None,
     )
     return result
 
@@ -455,6 +456,11 @@ def run(
         out_path=out_dir / "report.html",
         on_air_targets=scenario.schedule.on_air_targets,
         deadlines=scenario.schedule.deadlines,
+        late_explanation=(
+            schedule.explanation.to_dict()
+            if schedule is not None and schedule.explanation is not None
+            else None
+        ),
     )
     inputs = [
         p

@@ -858,6 +858,49 @@ def _outcome_table(outcomes: Sequence[GroupOutcome]) -> str:
     return f'<table class="outcome">{head}<tbody>{"".join(rows)}</tbody></table>'
 
 
+def _explanation_html(doc: Mapping[str, Any]) -> str:
+    """ "What would meet the deadlines": the scheduler's ``infeasibility.json`` document
+    (summary, the extra crew units per operator × region × kind, the late sites with
+    their reasons), escaped."""
+    parts = [
+        '<div id="late-explanation"><h3>What would meet the deadlines</h3>',
+        f'<p data-key="status" data-status="{_e(doc.get("status", ""))}">'
+        f"{_e(doc.get('summary', ''))}</p>",
+    ]
+    crews = list(doc.get("extra_crews") or [])
+    if crews:
+        rows = "".join(
+            f"<tr><td>{_e(c.get('operator', ''))}</td><td>{_e(c.get('region', ''))}</td>"
+            f"<td>{_e(c.get('kind', ''))}</td><td>{_e(c.get('crew_id', ''))}</td>"
+            f'<td class="n">{_fmt_int(_int(c.get("units", 0)))}</td>'
+            f'<td class="n" data-key="extra_units">+{_fmt_int(_int(c.get("extra_units", 0)))}'
+            "</td></tr>"
+            for c in crews
+        )
+        parts.append(
+            '<table class="extra-crews"><thead><tr><th>Operator</th><th>Region</th>'
+            "<th>Crew kind</th><th>Crew</th><th>Units now</th><th>Extra units</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>"
+        )
+    late = list(doc.get("late_sites") or [])
+    if late:
+        rows = "".join(
+            f"<tr><td>{_e(r.get('site_id', ''))}</td><td>{_e(r.get('operator', ''))}</td>"
+            f"<td>{_e(r.get('region', ''))}</td><td>{_e(_group_label(str(r.get('group', ''))))}"
+            f"</td><td>{_e(r.get('deadline', ''))}</td><td>{_e(r.get('finish_date', ''))}</td>"
+            f'<td class="n">{_fmt_int(_int(r.get("late_days", 0)))}</td>'
+            f"<td>{_e('; '.join(str(x) for x in r.get('reasons') or []))}</td></tr>"
+            for r in late
+        )
+        parts.append(
+            '<table class="late-sites"><thead><tr><th>Site</th><th>Operator</th>'
+            "<th>Region</th><th>Group</th><th>Deadline</th><th>Finish</th><th>Days late</th>"
+            f"<th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def _province_table(
     summary: pd.DataFrame, sites: pd.DataFrame | None, schedule: Sequence[_SiteRow] | None
 ) -> str:
@@ -1142,6 +1185,7 @@ def render_report_html(
     title: str,
     on_air_targets: Mapping[str, dt.date] | None = None,
     deadlines: Mapping[str, dt.date] | None = None,
+    late_explanation: Mapping[str, Any] | None = None,
 ) -> str:
     """The report page as text (see :func:`build_report`, which writes it)."""
     facts = report_facts(
@@ -1179,6 +1223,8 @@ def render_report_html(
         parts.append(_NO_SCHEDULE.replace(' id="no-schedule"', ""))
     else:
         parts.append(_outcome_table(facts.outcomes))
+        if late_explanation is not None:
+            parts.append(_explanation_html(late_explanation))
     parts.append("</section>")
 
     parts.append('<section id="figures"><h2>Figures</h2><h3>Gap villages by province</h3>')
@@ -1269,6 +1315,7 @@ def build_report(
     out_path: Path,
     on_air_targets: Mapping[str, dt.date] | None = None,
     deadlines: Mapping[str, dt.date] | None = None,
+    late_explanation: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the self-contained HTML report to ``out_path`` (atomically); return it.
 
@@ -1288,7 +1335,11 @@ def build_report(
       solver status), escaped;
     * ``on_air_targets``: per group, the on-air target (default 14 Sep 2025 for the
       powered group: pass the scenario's ``schedule.on_air_targets``); ``deadlines``: per
-      group, used for schedule rows without a ``deadline``.
+      group, used for schedule rows without a ``deadline``;
+    * ``late_explanation``: when sites are late, the scheduler's ``infeasibility.json``
+      document (:meth:`covgap.schedule.ExtraCrews.to_dict`): shown under the schedule
+      outcome as "What would meet the deadlines" (the least extra crews, the late sites
+      and why).
     """
     text = render_report_html(
         villages_assessed,
@@ -1301,6 +1352,7 @@ def build_report(
         title=title,
         on_air_targets=on_air_targets,
         deadlines=deadlines,
+        late_explanation=late_explanation,
     )
     return write_text_atomic(Path(out_path), text)
 
@@ -1312,8 +1364,10 @@ def render_gantt_html(
     title: str,
     on_air_targets: Mapping[str, dt.date] | None = None,
     deadlines: Mapping[str, dt.date] | None = None,
+    late_explanation: Mapping[str, Any] | None = None,
 ) -> str:
-    """A page with only the schedule: outcome per deadline and the Gantt chart."""
+    """A page with only the schedule: outcome per deadline (with what would meet the
+    deadlines, when given) and the Gantt chart."""
     dls = dict(DEFAULT_DEADLINES if deadlines is None else deadlines)
     targets = dict(DEFAULT_ON_AIR_TARGETS if on_air_targets is None else on_air_targets)
     rows = _schedule_rows(site_schedule, dls)
@@ -1346,6 +1400,7 @@ def render_gantt_html(
             f"<header><h1>{_e(title)}</h1></header>",
             '<section id="schedule"><h2>Schedule outcome against the deadlines</h2>',
             _outcome_table(facts.outcomes),
+            _explanation_html(late_explanation) if late_explanation is not None else "",
             '</section><section id="gantt"><h2>Gantt chart</h2>',
             body,
             f"</section><footer><p>Made by covgap {_e(__version__)}.</p></footer>",
@@ -1362,6 +1417,7 @@ def build_gantt(
     out_path: Path,
     on_air_targets: Mapping[str, dt.date] | None = None,
     deadlines: Mapping[str, dt.date] | None = None,
+    late_explanation: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the schedule's own page (``gantt.html``: outcome table and Gantt chart, the
     same drawing as the report's) to ``out_path`` atomically; return it. Inputs as in
@@ -1372,5 +1428,6 @@ def build_gantt(
         title=title,
         on_air_targets=on_air_targets,
         deadlines=deadlines,
+        late_explanation=late_explanation,
     )
     return write_text_atomic(Path(out_path), text)

@@ -283,6 +283,19 @@ def test_fail_on_late_exits_1_after_writing(tmp_path: Path) -> None:
     late = pd.read_csv(tmp_path / "out" / "sites_schedule.csv")
     assert (late["late_days"] > 0).any()
     assert "fail-on-late" in _one_error_line(res.stderr)
+    # the report says what would meet the deadlines, also when rebuilt on its own
+    assert (tmp_path / "out" / "infeasibility.json").exists()
+    assert 'id="late-explanation"' in (tmp_path / "out" / "report.html").read_text("utf-8")
+    (tmp_path / "out" / "report.html").unlink()
+    res = run_cli("report", "--scenario", scenario, cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    assert 'id="late-explanation"' in (tmp_path / "out" / "report.html").read_text("utf-8")
+    # a damaged infeasibility.json is one clear line naming it, not a traceback
+    (tmp_path / "out" / "infeasibility.json").write_text("{oops", encoding="utf-8")
+    res = run_cli("report", "--scenario", scenario, cwd=tmp_path)
+    assert res.returncode == 2, res.output
+    line = _one_error_line(res.stderr)
+    assert "infeasibility.json" in line and "not valid JSON" in line
 
 
 def test_excluded_area_leaves_its_village_uncoverable(tmp_path: Path) -> None:

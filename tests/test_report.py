@@ -7,6 +7,7 @@ from those frames (or by hand in the comments), never taken from the report code
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from pathlib import Path
@@ -30,6 +31,7 @@ from shapely.geometry import Point
 from covgap.analysis import summarise
 from covgap.errors import SchemaError
 from covgap.report import build_gantt, build_report, render_report_html
+from covgap.schedule import CREW_KINDS, Crew, ScheduleSettings, plan_builds
 
 HOSTILE_PROVINCE = "<script>alert(1)</script>${alert(1)}</textarea>{{ 7*7 }}"
 HOSTILE_COMMUNE = "Xã <img src=x onerror=alert(2)> & co"
@@ -422,3 +424,89 @@ def test_gantt_page_of_the_schedule_stage(tmp_path: Path) -> None:
         make_schedule(), make_tasks(), title="Schedule <v2>", out_path=tmp_path / "g2.html"
     )
     assert page.read_bytes() == again.read_bytes()
+
+
+def _late_explanation() -> dict[str, object]:
+    """A real ``infeasibility.json`` document: two sites due Sat 16 Aug behind one civil
+    unit; the scheduler finds one late and proves +1 civil the least that fixes it."""
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S-A", "S-B"],
+            "operator": "Viettel",
+            "group": "low_signal_powered",
+            "kind": "new",
+            "power": "solar",
+            "province_code": "15",
+        }
+    )
+    sites["deadline"] = pd.to_datetime(["2025-08-16"] * 2).astype("datetime64[s]")
+    crews = tuple(Crew(f"viettel-{k}", "Viettel", "Northwest", k, 1) for k in CREW_KINDS)
+    result = plan_builds(sites, ScheduleSettings(travel=False, crews=crews))
+    assert result.explanation is not None
+    return result.explanation.to_dict()
+
+
+def test_what_would_meet_the_deadlines_is_in_the_report_and_the_gantt_page(
+    tmp_path: Path,
+) -> None:
+    doc = _late_explanation()
+    text = build(tmp_path, late_explanation=doc).read_text(encoding="utf-8")
+    section = re.search(r'<div id="late-explanation">.*?</div>', text, re.DOTALL)
+    assert section is not None
+    body = section.group(0)
+    assert 'data-status="OPTIMAL"' in body
+    assert "Least extra crews to meet every deadline (proven least): 1 unit: +1 civil" in body
+    crew_rows = re.findall(r'<td class="n" data-key="extra_units">\+(\d+)</td>', body)
+    assert crew_rows == ["1"]
+    late_rows = re.search(r'<table class="late-sites">.*?<tbody>(.*?)</tbody>', body, re.DOTALL)
+    assert late_rows is not None and late_rows.group(1).count("<tr>") == 1
+    assert "crew capacity: Viettel crews in Northwest are fully booked" in late_rows.group(1)
+    # inside the schedule section, and on the schedule's own page too
+    schedule = re.search(r'<section id="schedule">.*?</section>', text, re.DOTALL)
+    assert schedule is not None and 'id="late-explanation"' in schedule.group(0)
+    gantt = build_gantt(
+        make_schedule(),
+        make_tasks(),
+        title="Schedule",
+        out_path=tmp_path / "gantt.html",
+        late_explanation=doc,
+    ).read_text(encoding="utf-8")
+    assert body in gantt
+    # no late sites, no section
+    assert 'id="late-explanation"' not in build(tmp_path, "plain.html").read_text(encoding="utf-8")
+
+
+def test_what_would_meet_the_deadlines_escapes_its_text(tmp_path: Path) -> None:
+    doc = {
+        "status": "FEASIBLE",
+        "summary": f"Least extra crews {HOSTILE_PROVINCE}",
+        "extra_crews": [
+            {
+                "operator": "Viettel",
+                "region": HOSTILE_COMMUNE,
+                "kind": "civil",
+                "crew_id": HOSTILE_SITE,
+                "units": 2,
+                "extra_units": 3,
+            }
+        ],
+        "late_sites": [
+            {
+                "site_id": HOSTILE_SITE,
+                "operator": "Viettel",
+                "region": "Northwest",
+                "group": "low_signal_powered",
+                "deadline": "2025-08-31",
+                "finish_date": "2025-09-03",
+                "late_days": 3,
+                "reasons": ["power date <b>late</b>", "travel"],
+            }
+        ],
+    }
+    text = build(tmp_path, late_explanation=doc).read_text(encoding="utf-8")
+    section = re.search(r'<div id="late-explanation">.*?</div>', text, re.DOTALL)
+    assert section is not None
+    body = section.group(0)
+    assert "<script" not in body and "<img" not in body and "<b>" not in body
+    assert html.escape(HOSTILE_SITE) in body and html.escape(HOSTILE_COMMUNE) in body
+    assert html.escape("power date <b>late</b>; travel") in body
