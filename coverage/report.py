@@ -858,6 +858,20 @@ def _outcome_table(outcomes: Sequence[GroupOutcome]) -> str:
     return f'<table class="outcome">{head}<tbody>{"".join(rows)}</tbody></table>'
 
 
+def _td(value: object, *, number: bool = False, key: str = "") -> str:
+    """One escaped table cell (``number``: right-aligned; ``key``: a ``data-key``)."""
+    cls = ' class="n"' if number else ""
+    data = f' data-key="{_e(key)}"' if key else ""
+    return f"<td{cls}{data}>{_e(value)}</td>"
+
+
+def _table(css: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table of class ``css``: escaped headers, rows of :func:`_td` cells."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def _explanation_html(doc: Mapping[str, Any]) -> str:
     """ "What would meet the deadlines": the scheduler's ``infeasibility.json`` document
     (summary, the extra crew units per operator × region × kind, the late sites with
@@ -869,34 +883,30 @@ def _explanation_html(doc: Mapping[str, Any]) -> str:
     ]
     crews = list(doc.get("extra_crews") or [])
     if crews:
-        rows = "".join(
-            f"<tr><td>{_e(c.get('operator', ''))}</td><td>{_e(c.get('region', ''))}</td>"
-            f"<td>{_e(c.get('kind', ''))}</td><td>{_e(c.get('crew_id', ''))}</td>"
-            f'<td class="n">{_fmt_int(_int(c.get("units", 0)))}</td>'
-            f'<td class="n" data-key="extra_units">+{_fmt_int(_int(c.get("extra_units", 0)))}'
-            "</td></tr>"
+        headers = ["Operator", "Region", "Crew kind", "Crew", "Units now", "Extra units"]
+        rows = [
+            [
+                *(_td(c.get(k, "")) for k in ("operator", "region", "kind", "crew_id")),
+                _td(_fmt_int(_int(c.get("units", 0))), number=True),
+                _td(f"+{_fmt_int(_int(c.get('extra_units', 0)))}", number=True, key="extra_units"),
+            ]
             for c in crews
-        )
-        parts.append(
-            '<table class="extra-crews"><thead><tr><th>Operator</th><th>Region</th>'
-            "<th>Crew kind</th><th>Crew</th><th>Units now</th><th>Extra units</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>"
-        )
+        ]
+        parts.append(_table("extra-crews", headers, rows))
     late = list(doc.get("late_sites") or [])
     if late:
-        rows = "".join(
-            f"<tr><td>{_e(r.get('site_id', ''))}</td><td>{_e(r.get('operator', ''))}</td>"
-            f"<td>{_e(r.get('region', ''))}</td><td>{_e(_group_label(str(r.get('group', ''))))}"
-            f"</td><td>{_e(r.get('deadline', ''))}</td><td>{_e(r.get('finish_date', ''))}</td>"
-            f'<td class="n">{_fmt_int(_int(r.get("late_days", 0)))}</td>'
-            f"<td>{_e('; '.join(str(x) for x in r.get('reasons') or []))}</td></tr>"
+        headers = ["Site", "Operator", "Region", "Group", "Deadline", "Finish", "Days late", "Why"]
+        rows = [
+            [
+                *(_td(r.get(k, "")) for k in ("site_id", "operator", "region")),
+                _td(_group_label(str(r.get("group", "")))),
+                *(_td(r.get(k, "")) for k in ("deadline", "finish_date")),
+                _td(_fmt_int(_int(r.get("late_days", 0))), number=True),
+                _td("; ".join(str(x) for x in r.get("reasons") or [])),
+            ]
             for r in late
-        )
-        parts.append(
-            '<table class="late-sites"><thead><tr><th>Site</th><th>Operator</th>'
-            "<th>Region</th><th>Group</th><th>Deadline</th><th>Finish</th><th>Days late</th>"
-            f"<th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+        ]
+        parts.append(_table("late-sites", headers, rows))
     parts.append("</div>")
     return "".join(parts)
 
