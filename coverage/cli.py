@@ -621,7 +621,7 @@ def report(
 
     from .errors import InputFileError
     from .pipeline import read_assessed, read_site_schedule, read_sites
-    from .report import build_report
+    from .report import build_report, late_explanation_problem
 
     def body() -> None:
         sc = _scenario(scenario)
@@ -640,8 +640,9 @@ def report(
                 explanation = json.loads(explanation_path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise InputFileError(f"not valid JSON: {exc}", file=explanation_path) from None
-            if not isinstance(explanation, dict):
-                raise InputFileError("not a JSON object", file=explanation_path)
+            problem = late_explanation_problem(explanation)
+            if problem is not None:
+                raise InputFileError(problem, file=explanation_path)
         path = build_report(
             read_assessed(out / "villages_assessed.gpkg"),
             read_sites(sites_path) if sites_path.exists() else None,

@@ -872,6 +872,26 @@ def _table(css: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> s
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def late_explanation_problem(doc: Any) -> str | None:
+    """Why ``doc`` cannot be shown as "What would meet the deadlines" (an
+    ``infeasibility.json`` document read back), or ``None`` when it can."""
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    numbers = {"extra_crews": ("units", "extra_units"), "late_sites": ("late_days",)}
+    for key, fields in numbers.items():
+        rows = doc.get(key, [])
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return f'"{key}" must be a list of objects'
+        for k, row in enumerate(rows):
+            for field in fields:
+                value = row.get(field, 0)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    return f'"{key}"[{k}].{field} must be a number, not {value!r}'
+        if key == "late_sites" and not all(isinstance(r.get("reasons", []), list) for r in rows):
+            return '"late_sites" reasons must be lists'
+    return None
+
+
 def _explanation_html(doc: Mapping[str, Any]) -> str:
     """ "What would meet the deadlines": the scheduler's ``infeasibility.json`` document
     (summary, the extra crew units per operator × region × kind, the late sites with

@@ -296,6 +296,14 @@ def test_fail_on_late_exits_1_after_writing(tmp_path: Path) -> None:
     assert res.returncode == 2, res.output
     line = _one_error_line(res.stderr)
     assert "infeasibility.json" in line and "not valid JSON" in line
+    (tmp_path / "out" / "infeasibility.json").write_text(
+        '{"extra_crews": [{"units": "four"}]}', encoding="utf-8"
+    )
+    res = run_cli("report", "--scenario", scenario, cwd=tmp_path)
+    assert res.returncode == 2, res.output
+    line = _one_error_line(res.stderr)
+    assert "infeasibility.json" in line and "extra_units" not in line
+    assert "\"extra_crews\"[0].units must be a number, not 'four'" in line
 
 
 def test_excluded_area_leaves_its_village_uncoverable(tmp_path: Path) -> None:

@@ -30,7 +30,12 @@ from shapely.geometry import Point
 
 from covgap.analysis import summarise
 from covgap.errors import SchemaError
-from covgap.report import build_gantt, build_report, render_report_html
+from covgap.report import (
+    build_gantt,
+    build_report,
+    late_explanation_problem,
+    render_report_html,
+)
 from covgap.schedule import CREW_KINDS, Crew, ScheduleSettings, plan_builds
 
 HOSTILE_PROVINCE = "<script>alert(1)</script>${alert(1)}</textarea>{{ 7*7 }}"
@@ -510,3 +515,19 @@ def test_what_would_meet_the_deadlines_escapes_its_text(tmp_path: Path) -> None:
     assert "<script" not in body and "<img" not in body and "<b>" not in body
     assert html.escape(HOSTILE_SITE) in body and html.escape(HOSTILE_COMMUNE) in body
     assert html.escape("power date <b>late</b>; travel") in body
+
+
+@pytest.mark.parametrize(
+    ("doc", "problem"),
+    [
+        ([], "not a JSON object"),
+        ({"extra_crews": {}}, '"extra_crews" must be a list of objects'),
+        ({"late_sites": [1]}, '"late_sites" must be a list of objects'),
+        ({"late_sites": [{"late_days": True}]}, '"late_sites"[0].late_days must be a number'),
+        ({"late_sites": [{"reasons": "travel"}]}, '"late_sites" reasons must be lists'),
+        ({"summary": "ok", "extra_crews": [{"units": 2, "extra_units": 1.0}]}, None),
+    ],
+)
+def test_a_read_back_explanation_is_checked(doc: object, problem: str | None) -> None:
+    got = late_explanation_problem(doc)
+    assert got == problem if problem is None else (got or "").startswith(problem)
