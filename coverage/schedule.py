@@ -109,6 +109,7 @@ replaces it on every pool size; costs of extra crews (every extra unit counts 1)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 import random
@@ -3444,8 +3445,14 @@ class _ExtraSearch:
     settings: ScheduleSettings
     ignore: frozenset[int]  # sites extra units cannot put on time
     pools: list[int]
-    budget: float  # deterministic time left for CP-SAT checks
-    moves: int  # local-search rebuilds left
+    travel: _Travel  # moves within the part (extra units share their crews' homes)
+    budget: float = 0.0  # deterministic time left for CP-SAT solves
+    moves: int = 0  # local-search rebuilds left
+
+    @functools.cached_property
+    def setup(self) -> dict[tuple[int, int], int]:
+        """Each crew visit's least inbound move (:func:`_min_inbound`)."""
+        return _min_inbound(self.problem, self.part, self.travel)
 
     def late(self, extra: Mapping[int, int], *, thorough: bool) -> tuple[int, int]:
         """(target sites late, their tardiness) of the best plan found with ``extra``
@@ -3495,14 +3502,13 @@ class _ExtraSearch:
         with every other pool unlimited (the pool's order-statistics bound, chain links
         ignored, non-target sites dropped): each is necessary, so their sum bounds the
         total."""
-        setup = _min_inbound(self.problem, self.part, _Travel(self.problem, self.part))
         need: dict[int, int] = {}
         for x in range(limit + 1):
             capacity = {p: len(self.problem.pools[p]) + x for p in self.pools}
             bound = _part_bound(
                 self.problem,
                 self.part,
-                setup,
+                self.setup,
                 keep=lambda s: s not in self.ignore,
                 capacity=capacity,
                 propagate=False,
@@ -3521,14 +3527,13 @@ class _ExtraSearch:
         """CP-SAT on a relaxation with the pools' extra units as variables (every target on
         time, moves as each visit's least inbound move): its counts (``None`` when none
         found) and its proven least total, a lower bound for the real problem."""
-        tr = _Travel(self.problem, self.part)
         model = _PartModel(
             self.problem,
             self.part,
-            tr,
-            _min_inbound(self.problem, self.part, tr),
+            self.travel,
+            self.setup,
             "extra",
-            horizon=_part_horizon(self.problem, self.part, tr),
+            horizon=_part_horizon(self.problem, self.part, self.travel),
             route_max_visits=0,
             max_extra=limit,
             late_ok=self.ignore,
@@ -3608,7 +3613,7 @@ def least_extra_crews(
     cal = problem.calendar
     limit = int(settings.max_extra_units_per_pool)
     unlimited: dict[int, int] = {}
-    parts = []
+    parts: list[tuple[list[int], _Travel]] = []
     for part in _components(problem):
         tr = _Travel(problem, part)
         for s in part:
@@ -3621,20 +3626,20 @@ def least_extra_crews(
             and starts[s][-1] + problem.sites[s].tasks[-1].duration > problem.sites[s].deadline_tick
         ]
         if any(unlimited[s] <= problem.sites[s].deadline_tick for s in late):
-            parts.append(part)
+            parts.append((part, tr))
     extra_total: dict[int, int] = {}
     lb_total = 0
     proven = found = True
     searches: list[_ExtraSearch] = []
     missing: list[str] = []  # parts (operator / region) no count up to the limit fixes
-    for part in parts:
+    for part, tr in parts:
         ignore = frozenset(
             s
             for s in part
             if problem.sites[s].tasks and unlimited[s] > problem.sites[s].deadline_tick
         )
         pools = sorted({t.pool for s in part for t in problem.sites[s].tasks if t.pool >= 0})
-        searches.append(_ExtraSearch(problem, part, settings, ignore, pools, 0.0, 0))
+        searches.append(_ExtraSearch(problem, part, settings, ignore, pools, tr))
     # Deterministic time flows on, smallest part first: what a part leaves (a relaxation
     # proven early) goes to the larger parts after it, in proportion to their sizes.
     searches.sort(key=lambda x: (len(x.part), x.part[0]))
@@ -3662,14 +3667,15 @@ def least_extra_crews(
         start = relaxed if relaxed is not None and sum(relaxed.values()) == lb else lower
         extra, ok = search.search(start, lower, limit)
         left_checks -= given - search.budget
-        lb_total += min(lb, sum(extra.values())) if ok else lb  # both hold when found
         if not ok:
             # Counts that do not suffice are no answer: the part is named instead.
             found = False
             missing.append(" / ".join(problem.pool_keys[search.pools[0]][:2]))
+            lb_total += lb
             continue
-        if sum(extra.values()) > lb:
-            proven = False
+        lb = min(lb, sum(extra.values()))  # both hold; keep the report consistent
+        lb_total += lb
+        proven = proven and sum(extra.values()) == lb
         for p, k in extra.items():
             if k:
                 extra_total[p] = extra_total.get(p, 0) + k
@@ -3764,15 +3770,17 @@ def least_extra_crews(
     else:
         status = "OPTIMAL" if proven else "FEASIBLE"
     total = int(extra_df["extra_units"].sum()) if len(extra_df) else 0
-    if status == "NONE_NEEDED":
-        text = (
-            f"No extra crew helps: the {_plural(len(unfixable), 'late site')} wait for power, "
-            "their own chain or the drive from the crews' bases past the deadline."
-        )
     by = ", ".join(
         f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
     )
-    if status == "NOT_FOUND":
+    if status == "NONE_NEEDED":
+        text = (
+            f"No extra crew helps: the {_plural(len(unfixable), 'late site')} "
+            f"{'waits' if len(unfixable) == 1 else 'wait'} for power, on "
+            f"{'its' if len(unfixable) == 1 else 'their'} own chain or on the drive from the "
+            "crews' bases past the deadline."
+        )
+    elif status == "NOT_FOUND":
         text = (
             f"No plan found that puts every site on time in {', '.join(sorted(missing))} even "
             f"with {_plural(limit, 'more unit')} per crew pool (max_extra_units_per_pool); at "
@@ -3791,8 +3799,9 @@ def least_extra_crews(
         )
         if unfixable:
             text += (
-                f" {_plural(len(unfixable), 'site')} stay late whatever the crews (power date, "
-                "chain or travel)."
+                f" {_plural(len(unfixable), 'site')} "
+                f"{'stays' if len(unfixable) == 1 else 'stay'} late whatever the crews (power "
+                "date, chain or travel)."
             )
     return ExtraCrews(
         late_sites=late_df,

@@ -494,6 +494,7 @@ def test_power_date_makes_a_site_late_whatever_the_crews() -> None:
     assert cp.lexicographic < greedy.lexicographic
     ex = cp.explanation
     assert ex is not None and ex.status == "NONE_NEEDED"
+    assert ex.summary.startswith("No extra crew helps: the 1 late site waits for power")
     assert ex.unfixable == ("S-A",)
     assert ex.late_sites["reasons"].iloc[0].startswith("power date: grid power only on 2025-09-30")
     assert "get grid power only after the deadline" in cp.summary
