@@ -12,7 +12,7 @@ jittered) that must return a plan.
 Floors (issue #6): first plan ≤ 5 s; 0 late sites whenever a plan with 0 exists;
 tardiness level within 2 % of the proven bound by 60 s on 2 cores. The gap printed is
 ``(plan − bound) / plan`` between the plan's real tardiness (real crew moves) and a bound
-valid for the real problem (``covgap.schedule._part_bound``, the order statistics of the
+valid for the real problem (``covgap.schedule.bounds._part_bound``, the order statistics of the
 crew pools, and ``_lp_tardiness_bound``, the time-indexed LP by working days); when the
 late count is not proven least, that bound holds among plans with at most as many late
 sites per operator × region.

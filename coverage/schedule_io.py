@@ -45,11 +45,10 @@ from .schedule import (
     ScheduleResult,
     ScheduleSettings,
     TaskTemplate,
-    _blocks,
-    _components,
-    _Travel,
     build_problem,
 )
+from .schedule.problem import _blocks, _components
+from .schedule.travel import _Travel
 
 __all__ = [
     "PROBLEM_FORMAT",

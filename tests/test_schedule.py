@@ -32,18 +32,15 @@ from covgap.schedule import (
     ScheduleResult,
     ScheduleSettings,
     TaskTemplate,
-    _dispatch_best,
-    _lp_tardiness_bound,
-    _min_inbound,
-    _part_bound,
-    _part_value,
-    _PartModel,
-    _Travel,
     build_problem,
     greedy_schedule,
     plan_builds,
     solve_rcpsp,
 )
+from covgap.schedule.bounds import _lp_tardiness_bound, _part_bound
+from covgap.schedule.heuristics import _dispatch_best, _part_value
+from covgap.schedule.model import _PartModel
+from covgap.schedule.travel import _min_inbound, _Travel
 
 HOLIDAYS = {dt.date(2025, 9, 1), dt.date(2025, 9, 2)}
 REGION = {"15": "Northwest", "01": "Red River Delta"}
