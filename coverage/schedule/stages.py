@@ -160,6 +160,38 @@ def _solve_part(
         if val < best_val:
             best_st, best_un, best_val, best_name = st, un, val, f"cp-sat {model.mode}"
 
+    def run(
+        mode: str,
+        share: float,
+        *,
+        max_late: int | None = None,
+        max_tardiness: int | None = None,
+        min_late: int = 0,
+        min_tardiness: int = 0,
+    ) -> tuple[str, float, float | None]:
+        """Solve the stage model ``mode`` from the best plan (a complete hint) and adopt a
+        better plan; returns the status, the deterministic time and CP-SAT's objective
+        bound (``None`` without a solution)."""
+        model = _PartModel(
+            problem,
+            part,
+            travel,
+            setup,
+            mode,
+            horizon=horizon,
+            route_max_visits=route_max,
+            max_late=max_late,
+            max_tardiness=max_tardiness,
+            min_late=min_late,
+            min_tardiness=min_tardiness,
+        )
+        model.hint(best_st, best_un)
+        status, solver = solve(model, share)
+        if status not in ("OPTIMAL", "FEASIBLE"):
+            return status, solver.deterministic_time, None
+        adopt(model, solver)
+        return status, solver.deterministic_time, solver.best_objective_bound
+
     n_blocks = max(1, sum(len(travel.blocks(s)) for s in part))
 
     def improve(share: float, salt: int) -> None:
@@ -197,25 +229,12 @@ def _solve_part(
     elif share < _MIN_SOLVE_TIME:
         record("late", "SKIPPED", best_val[0], late_lb, 0.0, late_src)
     else:
-        model = _PartModel(
-            problem,
-            part,
-            travel,
-            setup,
-            "ontime",
-            horizon=horizon,
-            route_max_visits=route_max,
-            min_late=late_lb,
-        )
-        model.hint(best_st, best_un)
-        status, solver = solve(model, share)
-        if status in ("OPTIMAL", "FEASIBLE"):
-            adopt(model, solver)
-            cp_lb = len(real) - math.floor(solver.best_objective_bound + 1e-6)
-            if cp_lb > late_lb:
-                late_lb, late_src = cp_lb, "CP-SAT"
+        status, det, cp_bound = run("ontime", share, min_late=late_lb)
+        cp_late_lb = -1 if cp_bound is None else len(real) - math.floor(cp_bound + 1e-6)
+        if cp_late_lb > late_lb:
+            late_lb, late_src = cp_late_lb, "CP-SAT"
         levels = 1 if best_val[0] <= late_lb else 0
-        record("late", status, best_val[0], late_lb, solver.deterministic_time, late_src)
+        record("late", status, best_val[0], late_lb, det, late_src)
     if best_val[0] > late_lb:
         improve(budget * _STAGE_SHARES[0] / 2, 1)
     # Stage 2: least tardiness with at most that many late sites.
@@ -239,29 +258,15 @@ def _solve_part(
     elif share < _MIN_SOLVE_TIME:
         record("tardiness", "SKIPPED", best_val[1], tard_lb, 0.0, tard_src)
     else:
-        model = _PartModel(
-            problem,
-            part,
-            travel,
-            setup,
-            "tardiness",
-            horizon=horizon,
-            route_max_visits=route_max,
-            max_late=best_val[0],
-            min_tardiness=tard_lb,
-        )
-        model.hint(best_st, best_un)
-        status, solver = solve(model, share)
-        if status in ("OPTIMAL", "FEASIBLE"):
-            adopt(model, solver)
-            cp_lb = math.ceil(solver.best_objective_bound - 1e-6)
-            if cp_lb > tard_lb:
-                tard_lb, tard_src = cp_lb, "CP-SAT"
+        status, det, cp_bound = run("tardiness", share, max_late=best_val[0], min_tardiness=tard_lb)
+        cp_tard_lb = -1 if cp_bound is None else math.ceil(cp_bound - 1e-6)
+        if cp_tard_lb > tard_lb:
+            tard_lb, tard_src = cp_tard_lb, "CP-SAT"
         if best_val[1] > tard_lb:
             improve(budget * _STAGE_SHARES[1] / 2, 3)
         if levels >= 1 and best_val[1] <= tard_lb:
             levels = 2
-        record("tardiness", status, best_val[1], tard_lb, solver.deterministic_time, tard_src)
+        record("tardiness", status, best_val[1], tard_lb, det, tard_src)
     # Stage 3: least makespan, only once the tardiness level is proven.
     share = max(budget * _STAGE_SHARES[2], budget - used)
     if levels >= 2 and share >= _MIN_SOLVE_TIME:
@@ -270,25 +275,14 @@ def _solve_part(
             span_lb = best_val[2]
             record("makespan", "OPTIMAL", best_val[2], span_lb, 0.0, "chain")
         else:
-            model = _PartModel(
-                problem,
-                part,
-                travel,
-                setup,
-                "makespan",
-                horizon=horizon,
-                route_max_visits=route_max,
-                max_late=best_val[0],
-                max_tardiness=best_val[1],
+            status, det, cp_bound = run(
+                "makespan", share, max_late=best_val[0], max_tardiness=best_val[1]
             )
-            model.hint(best_st, best_un)
-            status, solver = solve(model, share)
-            if status in ("OPTIMAL", "FEASIBLE"):
-                adopt(model, solver)
-                span_lb = max(span_lb, math.ceil(solver.best_objective_bound - 1e-6))
+            if cp_bound is not None:
+                span_lb = max(span_lb, math.ceil(cp_bound - 1e-6))
             if best_val[2] <= span_lb:
                 levels = 3
-            record("makespan", status, best_val[2], span_lb, solver.deterministic_time, "CP-SAT")
+            record("makespan", status, best_val[2], span_lb, det, "CP-SAT")
     head = problem.sites[part[0]]
     outcome = _PartOutcome(
         starts=best_st,
