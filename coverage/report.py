@@ -889,6 +889,9 @@ def late_explanation_problem(doc: Any) -> str | None:
                     return f'"{key}"[{k}].{field} must be a number, not {value!r}'
         if key == "late_sites" and not all(isinstance(r.get("reasons", []), list) for r in rows):
             return '"late_sites" reasons must be lists'
+    for key in ("summary", "headline"):
+        if not isinstance(doc.get(key, ""), str):
+            return f'"{key}" must be a string, not {doc[key]!r}'
     return None
 
 
@@ -896,12 +899,14 @@ def _explanation_html(doc: Mapping[str, Any]) -> str:
     """ "What would meet the deadlines": the scheduler's ``infeasibility.json`` document
     (summary, the extra crew units per operator × region × kind, the late sites with
     their reasons), escaped."""
+    crews = list(doc.get("extra_crews") or [])
+    # The table lists the units per pool: the lead says the rest (files written before
+    # "headline" existed show the whole summary).
+    lead = doc.get("headline") if crews and doc.get("headline") else doc.get("summary", "")
     parts = [
         '<div id="late-explanation"><h3>What would meet the deadlines</h3>',
-        f'<p data-key="status" data-status="{_e(doc.get("status", ""))}">'
-        f"{_e(doc.get('summary', ''))}</p>",
+        f'<p data-key="status" data-status="{_e(doc.get("status", ""))}">{_e(lead)}</p>',
     ]
-    crews = list(doc.get("extra_crews") or [])
     if crews:
         headers = ["Operator", "Region", "Crew kind", "Crew", "Units now", "Extra units"]
         rows = [

@@ -460,7 +460,15 @@ def test_what_would_meet_the_deadlines_is_in_the_report_and_the_gantt_page(
     assert section is not None
     body = section.group(0)
     assert 'data-status="OPTIMAL"' in body
-    assert "Least extra crews to meet every deadline (proven least): 1 unit: +1 civil" in body
+    # the console's summary lists the units per pool; the page leads with the headline
+    # and leaves the list to the table
+    assert doc["summary"] == (
+        "Least extra crews to meet every deadline (proven least): 1 unit: "
+        "+1 civil (Viettel, Northwest)."
+    )
+    lead = re.search(r'<p data-key="status"[^>]*>(.*?)</p>', body)
+    assert lead is not None
+    assert lead.group(1) == "Least extra crews to meet every deadline (proven least): 1 unit."
     crew_rows = re.findall(r'<td class="n" data-key="extra_units">\+(\d+)</td>', body)
     assert crew_rows == ["1"]
     late_rows = re.search(r'<table class="late-sites">.*?<tbody>(.*?)</tbody>', body, re.DOTALL)
@@ -525,6 +533,8 @@ def test_what_would_meet_the_deadlines_escapes_its_text(tmp_path: Path) -> None:
         ({"late_sites": [1]}, '"late_sites" must be a list of objects'),
         ({"late_sites": [{"late_days": True}]}, '"late_sites"[0].late_days must be a number'),
         ({"late_sites": [{"reasons": "travel"}]}, '"late_sites" reasons must be lists'),
+        ({"headline": ["x"]}, '"headline" must be a string'),
+        ({"summary": 3}, '"summary" must be a string'),
         ({"summary": "ok", "extra_crews": [{"units": 2, "extra_units": 1.0}]}, None),
     ],
 )

@@ -439,7 +439,7 @@ def least_extra_crews(
         f"+{r.extra_units} {r.kind} ({r.operator}, {r.region})" for r in extra_df.itertuples()
     )
     if status == "NONE_NEEDED":
-        text = (
+        headline = text = (
             f"No extra crew helps: the {_plural(len(unfixable), 'late site')} "
             f"{'waits' if len(unfixable) == 1 else 'wait'} for power, on "
             f"{'its' if len(unfixable) == 1 else 'their'} own chain or on the drive from the "
@@ -451,6 +451,7 @@ def least_extra_crews(
             f"with {_plural(limit, 'more unit')} per crew pool (max_extra_units_per_pool); at "
             f"least {_plural(lb_total, 'extra unit')} in all."
         )
+        headline = text
         if by:
             text += f" Elsewhere: {by}."
     else:
@@ -459,15 +460,16 @@ def least_extra_crews(
             if status == "OPTIMAL"
             else f"enough, not proven least: at least {_plural(lb_total, 'unit')} are needed"
         )
-        text = (
-            f"Least extra crews to meet every deadline ({proof}): {_plural(total, 'unit')}: {by}."
+        lead = f"Least extra crews to meet every deadline ({proof}): {_plural(total, 'unit')}"
+        stays = (
+            f" {_plural(len(unfixable), 'site')} "
+            f"{'stays' if len(unfixable) == 1 else 'stay'} late whatever the crews (power "
+            "date, chain or travel)."
+            if unfixable
+            else ""
         )
-        if unfixable:
-            text += (
-                f" {_plural(len(unfixable), 'site')} "
-                f"{'stays' if len(unfixable) == 1 else 'stay'} late whatever the crews (power "
-                "date, chain or travel)."
-            )
+        headline = f"{lead}.{stays}"
+        text = f"{lead}: {by}.{stays}"
     return ExtraCrews(
         late_sites=late_df,
         extra=extra_df,
@@ -475,4 +477,5 @@ def least_extra_crews(
         status=status,
         lower_bound=int(lb_total),
         summary=text,
+        headline=headline,
     )

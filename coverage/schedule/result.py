@@ -64,6 +64,8 @@ class ExtraCrews:
         summary names the part), ``NONE_NEEDED`` (no late site crews could fix).
     lower_bound: proven least total extra units (over the parts searched): no plan with
         fewer puts every fixable site on time.
+    summary: the answer in one paragraph, with the extra units per pool (console, JSON).
+    headline: the same without the per-pool list, for pages that show ``extra`` as a table.
     """
 
     late_sites: pd.DataFrame
@@ -72,6 +74,7 @@ class ExtraCrews:
     status: str
     lower_bound: int
     summary: str
+    headline: str
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``infeasibility.json``."""
@@ -106,6 +109,7 @@ class ExtraCrews:
             ],
             "unfixable_sites": list(self.unfixable),
             "summary": self.summary,
+            "headline": self.headline,
         }
 
 
