@@ -478,10 +478,41 @@ def schedule(
 
 def _print_schedule(result: Any) -> None:
     out_console.print(
-        f"schedule: status {result.status}, {result.n_late} sites late "
-        f"({result.total_late_days} late days), solved in {result.runtime_s:.1f} s"
+        f"schedule: status {result.status}, {result.n_late} site"
+        f"{'' if result.n_late == 1 else 's'} late ({result.total_late_days} late "
+        f"day{'' if result.total_late_days == 1 else 's'}), solved in {result.runtime_s:.1f} s"
     )
-    out_console.print(result.summary, markup=False)
+    summary, extra = result.summary, result.explanation
+    if extra is None or not len(extra.extra) or not summary.endswith(extra.summary):
+        out_console.print(summary, markup=False)
+        return
+    # The extra units per pool as a table, not a sentence (infeasibility.json has both).
+    out_console.print(summary[: len(summary) - len(extra.summary)] + extra.headline, markup=False)
+    _print_extra_crews(extra.extra)
+
+
+def _print_extra_crews(extra: Any) -> None:
+    """Extra crew units to add per operator × region (rows) and crew kind (columns); the
+    units each pool has now are in infeasibility.json and the report."""
+    from rich import box
+
+    from .schedule import CREW_KINDS
+
+    kinds = [k for k in CREW_KINDS if k in set(extra["kind"])]
+    kinds += sorted(set(extra["kind"]) - set(kinds))
+    table = Table(title="Least extra crews: units to add", box=box.SIMPLE)
+    for col in ("operator", "region", *kinds, "in all"):
+        left = col in ("operator", "region")
+        table.add_column(col, justify="left" if left else "right", no_wrap=left)
+    for (operator, region), rows in extra.groupby(["operator", "region"], sort=True):
+        cells = {r.kind: f"+{r.extra_units}" for r in rows.itertuples()}
+        table.add_row(
+            escape(str(operator)),
+            escape(str(region)),
+            *(cells.get(k, "") for k in kinds),
+            str(int(rows["extra_units"].sum())),
+        )
+    out_console.print(table)
 
 
 @app.command("map")

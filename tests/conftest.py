@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -77,3 +78,22 @@ def small_scenario(tmp_path: Path) -> Path:
     """The small scenario, with the shared province boundaries when ``../shared`` exists."""
     bnd = SHARED / "data" / "vn_provinces34.geojson"
     return write_small_scenario(tmp_path, boundaries=bnd if bnd.exists() else None)
+
+
+def two_solar_sites(deadline: str) -> pd.DataFrame:
+    """Two new solar Viettel sites in province 15 (Northwest), 0.5° apart (about 56 km),
+    both due ``deadline``: the smallest real input of the late-site explanations."""
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S-A", "S-B"],
+            "operator": "Viettel",
+            "group": "low_signal_powered",
+            "kind": "new",
+            "power": "solar",
+            "province_code": "15",
+            "lon": [105.0, 105.0],
+            "lat": [21.0, 21.5],
+        }
+    )
+    sites["deadline"] = pd.to_datetime([deadline] * 2).astype("datetime64[s]")
+    return sites

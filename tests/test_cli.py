@@ -14,7 +14,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from browser import dump_dom, element_attrs
-from conftest import TEST_DATA, run_cli, write_small_scenario
+from conftest import TEST_DATA, run_cli, two_solar_sites, write_small_scenario
 
 from covgap.calendar import WorkCalendar
 from covgap.export import load_schema, validate_rfc7946
@@ -374,3 +374,37 @@ def test_villages_and_towers_in_different_crs(tmp_path: Path) -> None:
     assert got["best_rsrp_dbm"].to_numpy() == pytest.approx(
         want["best_rsrp_dbm"].to_numpy(), abs=0.01, nan_ok=True
     )
+
+
+def test_schedule_prints_the_least_extra_crews_as_a_table(tmp_path: Path) -> None:
+    # Two sites due 31 Aug behind one civil unit (civil 20 working days each, from
+    # 15 Jul): the second civil job ends about 8 Sep, so one site is late; a second civil
+    # unit puts both on time (about 20 Aug), and no fewer than +1 can (1 late > 0).
+    from covgap.schedule import CREW_KINDS, Crew, ScheduleSettings, TaskTemplate
+    from covgap.schedule_io import write_problem
+
+    days = {"civil": 20}
+    kinds = {"survey": "survey", "civil": "civil", "tower": "rigging", "grid": "power"}
+    kinds |= {"solar": "power", "equipment": "rf", "backhaul": "rf", "integration": "rf"}
+    tasks = tuple(TaskTemplate(t, days.get(t, 1), kinds.get(t)) for t in TASK_ORDER)
+    crews = tuple(Crew(f"vt-{k}", "Viettel", "Northwest", k, 1, 105.0, 21.0) for k in CREW_KINDS)
+    settings = ScheduleSettings(
+        region_of={"15": "Northwest"}, crews=crews, tasks=tasks, max_deterministic_time=2.0
+    )
+    sites = two_solar_sites("2025-08-31")
+    write_problem(tmp_path / "problem.json", sites, settings)
+    res = run_cli("schedule", "--problem", "problem.json", "--out", "out", cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    lines = res.stdout.splitlines()
+    headline = "Least extra crews to meet every deadline (proven least): 1 unit."
+    assert headline in lines
+    # the units per pool are the table, not a sentence
+    assert "+1 civil (Viettel, Northwest)" not in res.stdout
+    title = lines.index("Least extra crews: units to add")
+    header = lines[title + 2].split()
+    row = lines[title + 4].split()
+    assert header == ["operator", "region", "civil", "in", "all"]
+    assert row == ["Viettel", "Northwest", "+1", "1"]
+    doc = json.loads((tmp_path / "out" / "infeasibility.json").read_text(encoding="utf-8"))
+    assert doc["headline"] == headline
+    assert doc["extra_crews"][0]["kind"] == "civil" and doc["extra_crews"][0]["extra_units"] == 1

@@ -26,6 +26,7 @@ from browser import (
     read_png,
     screenshot,
 )
+from conftest import two_solar_sites
 from shapely.geometry import Point
 
 from covgap.analysis import summarise
@@ -434,17 +435,7 @@ def test_gantt_page_of_the_schedule_stage(tmp_path: Path) -> None:
 def _late_explanation() -> dict[str, object]:
     """A real ``infeasibility.json`` document: two sites due Sat 16 Aug behind one civil
     unit; the scheduler finds one late and proves +1 civil the least that fixes it."""
-    sites = pd.DataFrame(
-        {
-            "site_id": ["S-A", "S-B"],
-            "operator": "Viettel",
-            "group": "low_signal_powered",
-            "kind": "new",
-            "power": "solar",
-            "province_code": "15",
-        }
-    )
-    sites["deadline"] = pd.to_datetime(["2025-08-16"] * 2).astype("datetime64[s]")
+    sites = two_solar_sites("2025-08-16")
     crews = tuple(Crew(f"viettel-{k}", "Viettel", "Northwest", k, 1) for k in CREW_KINDS)
     result = plan_builds(sites, ScheduleSettings(travel=False, crews=crews))
     assert result.explanation is not None
