@@ -1,0 +1,140 @@
+"""The gap villages as siting reads them: required columns, coordinates, the operator each
+village prefers (assigned; else the strongest existing signal; else the default), and
+the excluded areas (EPSG:4326).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from ..errors import CRSError, SchemaError
+from ..schema import OPERATORS
+from .settings import GROUPS
+
+RSRP_COLUMNS: dict[str, str] = {
+    "Viettel": "rsrp_viettel_dbm",
+    "VNPT": "rsrp_vnpt_dbm",
+    "MobiFone": "rsrp_mobifone_dbm",
+    "Vietnamobile": "rsrp_vietnamobile_dbm",
+}
+
+
+_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "village_id",
+    "name",
+    "province_code",
+    "province",
+    "commune_code",
+    "population",
+    "electrified",
+    "power_eta",
+    "assigned_operator",
+    "group",
+    *RSRP_COLUMNS.values(),
+)
+
+
+def _choose_operator(row: Any, default_operator: str) -> tuple[str, str]:
+    """Preferred operator of a gap village: assigned; else the strongest existing
+    signal (closest to the threshold; ties in canonical order); else the default."""
+    assigned = row["assigned_operator"]
+    if isinstance(assigned, str) and assigned:
+        return assigned, "assigned operator"
+    best_op, best_rsrp = None, -math.inf
+    for op in OPERATORS:
+        value = row[RSRP_COLUMNS[op]]
+        if value is not None and not pd.isna(value) and float(value) > best_rsrp:
+            best_op, best_rsrp = op, float(value)
+    if best_op is not None:
+        return best_op, f"strongest existing signal ({best_rsrp:.1f} dBm)"
+    return default_operator, f"no signal from any operator: default {default_operator}"
+
+
+def _row(villages: pd.DataFrame, label: Any) -> int | None:
+    if "source_row" in villages.columns:
+        value = villages.loc[label, "source_row"]
+        return None if pd.isna(value) else int(value)
+    return None
+
+
+def _check_villages(villages: gpd.GeoDataFrame) -> None:
+    if not isinstance(villages, gpd.GeoDataFrame):
+        raise SchemaError("villages must be a GeoDataFrame (EPSG:4326 points)")
+    missing = [c for c in _REQUIRED_COLUMNS if c not in villages.columns]
+    if missing:
+        raise SchemaError(
+            f"villages lack column(s) {', '.join(missing)}: run the analysis stage first",
+            column=missing[0],
+        )
+    if villages.crs is None or villages.crs.to_epsg() != 4326:
+        raise CRSError(f"villages must be EPSG:4326 (lon/lat), got {villages.crs}: to_crs(4326)")
+    bad = villages.loc[~villages["group"].isin(GROUPS), "group"]
+    if len(bad):
+        raise SchemaError(
+            f"village {villages.loc[bad.index[0], 'village_id']}: group {bad.iloc[0]!r} is not "
+            f"one of {', '.join(GROUPS)}",
+            row=_row(villages, bad.index[0]),
+            column="group",
+        )
+    ops = villages["assigned_operator"]
+    bad_ops = ops[ops.notna() & ~ops.isin(OPERATORS)]
+    if len(bad_ops):
+        raise SchemaError(
+            f"village {villages.loc[bad_ops.index[0], 'village_id']}: assigned_operator "
+            f"{bad_ops.iloc[0]!r} is not one of {', '.join(OPERATORS)}",
+            row=_row(villages, bad_ops.index[0]),
+            column="assigned_operator",
+        )
+    ids = villages["village_id"].astype(str)
+    if ids.duplicated().any():
+        raise SchemaError(
+            f"duplicate village_id {ids[ids.duplicated()].iloc[0]!r}", column="village_id"
+        )
+
+
+def _located(gdf: gpd.GeoDataFrame) -> npt.NDArray[np.bool_]:
+    arr = np.asarray(gdf.geometry.array, dtype=object)
+    ok = ~shapely.is_missing(arr)
+    ok[ok] &= ~shapely.is_empty(arr[ok])
+    ok[ok] &= shapely.get_type_id(arr[ok]) == 0
+    if ok.any():
+        x = shapely.get_x(arr[ok])
+        y = shapely.get_y(arr[ok])
+        fine = np.isfinite(x) & np.isfinite(y)
+        ok[np.flatnonzero(ok)[~fine]] = False
+    return np.asarray(ok, dtype=np.bool_)
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def _excluded_geometry(excluded: gpd.GeoDataFrame | None) -> Any:
+    """Union of the excluded polygons (EPSG:4326), or None."""
+    if excluded is None:
+        return None
+    if not isinstance(excluded, gpd.GeoDataFrame):
+        raise SchemaError("excluded areas must be a GeoDataFrame of polygons")
+    if len(excluded) == 0:
+        return None
+    if excluded.crs is None:
+        raise CRSError("excluded areas have no CRS: set one (e.g. EPSG:4326)")
+    gdf = excluded.to_crs(4326) if excluded.crs.to_epsg() != 4326 else excluded
+    types = set(gdf.geometry.geom_type.dropna())
+    bad = types - {"Polygon", "MultiPolygon"}
+    if bad:
+        raise SchemaError(
+            f"excluded areas must be polygons, got {', '.join(sorted(bad))}", column="geometry"
+        )
+    union = shapely.union_all(np.asarray(gdf.geometry.array, dtype=object))
+    shapely.prepare(union)
+    return union
