@@ -14,11 +14,9 @@ import shapely
 from pyproj import Geod
 
 from ..errors import CRSError, SchemaError
-from ..network import (
-    haversine_m,
-    tower_sites,
-)
+from ..network import haversine_m, pairs_within, tower_sites
 from .settings import SitingSettings
+from .villages import _GapVillages
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
@@ -152,3 +150,108 @@ class _Rows:
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         return {c: v[i] for c, v in self._cols.items()}
+
+
+def _candidate_locations(
+    gaps: _GapVillages,
+    tower_table: pd.DataFrame,
+    settings: SitingSettings,
+    *,
+    dem: Any,
+    excl: Any,
+) -> tuple[pd.DataFrame, int]:
+    """Candidate locations (``_LOCATION_COLUMNS``, one row per ``location_id``, sorted):
+    ``new`` sites at each gap village and on its high ground (DEM) or ring, ``upgrade``
+    and ``colocation`` on the towers of :func:`_tower_table` within
+    ``tower_search_radius_m`` of a gap village; none inside ``excl`` (a shapely geometry
+    in EPSG:4326, or None). Also returns how many villages off the DEM got a ring."""
+    tech = settings.technology
+    kinds = set(settings.candidate_kinds)
+    cols: dict[str, list[Any]] = {c: [] for c in _LOCATION_COLUMNS}
+    hg_fallback = 0
+    if "new" in kinds:
+        new_height = float(settings.height_m_by_technology[tech])
+        for i in range(len(gaps.ids)):
+            around: list[tuple[float, float, str, float]] | None = None
+            if dem is not None:
+                around = _high_ground(dem, float(gaps.lon[i]), float(gaps.lat[i]), settings, excl)
+                if around is None:
+                    hg_fallback += 1
+            src = "high_ground"
+            if around is None:
+                around = _ring(
+                    float(gaps.lon[i]),
+                    float(gaps.lat[i]),
+                    settings.ring_points,
+                    settings.ring_radius_m,
+                )
+                src = "ring"
+            places = [(gaps.lon[i], gaps.lat[i], "", math.nan), *around]
+            _extend(
+                cols,
+                kind="new",
+                gen=i,
+                host_site=None,
+                host_ops=(),
+                host_power=None,
+                host_backhaul=None,
+                height_m=new_height,
+                location_id=[
+                    f"S-{gaps.ids[i]}" + (f"-{tag}" if tag else "") for *_, tag, _ in places
+                ],
+                lon=[p[0] for p in places],
+                lat=[p[1] for p in places],
+                source=["village", *([src] * len(around))],
+                rise_m=[p[3] for p in places],
+            )
+    if len(tower_table) and kinds & {"upgrade", "colocation"}:
+        near_t, _, _ = pairs_within(
+            tower_table["lon"].to_numpy(dtype=float),
+            tower_table["lat"].to_numpy(dtype=float),
+            gaps.lon,
+            gaps.lat,
+            float(settings.tower_search_radius_m),
+        )
+        near = tower_table.iloc[np.unique(near_t)]
+        host_height = near["height_m"].to_numpy(dtype=float)
+        roomy = np.array([bool(h) for h in near["headroom"]], dtype=np.bool_)
+        for kind, prefix, pick, height in (
+            ("upgrade", "U", np.ones(len(near), dtype=np.bool_), host_height),
+            (
+                "colocation",
+                "C",
+                roomy,
+                np.maximum(3.0, host_height + settings.colocation_height_offset_m),
+            ),
+        ):
+            if kind not in kinds or not pick.any():
+                continue
+            part = near[pick]
+            site_ids = part["site_id"].astype(str).tolist()
+            _extend(
+                cols,
+                kind=kind,
+                gen=-1,
+                host_site=site_ids,
+                host_ops=[tuple(o) for o in part["operators"]],
+                host_power=part["power"].tolist(),
+                host_backhaul=part["backhaul"].tolist(),
+                height_m=height[pick].tolist(),
+                location_id=[f"{prefix}-{x}" for x in site_ids],
+                lon=part["lon"].to_numpy(dtype=float).tolist(),
+                lat=part["lat"].to_numpy(dtype=float).tolist(),
+                source="tower",
+                rise_m=math.nan,
+            )
+    loc = pd.DataFrame(cols) if cols["kind"] else pd.DataFrame()
+    if len(loc):
+        loc = loc.drop_duplicates("location_id").sort_values("location_id", kind="stable")
+        loc = loc.reset_index(drop=True)
+        if excl is not None:
+            inside = shapely.contains_xy(
+                excl, loc["lon"].to_numpy(dtype=float), loc["lat"].to_numpy(dtype=float)
+            )
+            if not settings.exclude_existing_in_areas:
+                inside &= (loc["kind"] == "new").to_numpy()
+            loc = loc[~inside].reset_index(drop=True)
+    return loc, hg_fallback

@@ -20,11 +20,10 @@ from ..calendar import to_date
 from ..errors import ScenarioError
 from ..network import (
     nearest_within,
-    pairs_within,
     plan_backhaul,
 )
 from ..schema import OPERATOR_SLUGS, OPERATORS
-from .candidates import _LOCATION_COLUMNS, _extend, _high_ground, _ring, _Rows, _tower_table
+from .candidates import _candidate_locations, _Rows, _tower_table
 from .power import _Days, _decide_power, _Power, _PowerContext
 from .result import (
     _FLOAT_SITE_COLUMNS,
@@ -38,7 +37,7 @@ from .result import (
 )
 from .select import _covered_by, _greedy, _Problem, _solve
 from .settings import _UNIT_VND, GROUPS, SitingSettings, _vnd
-from .villages import _check_villages, _choose_operator, _excluded_geometry, _located, _text_or_none
+from .villages import _check_villages, _excluded_geometry, _gap_villages, _located, _text_or_none
 
 _SLUG: dict[str, str] = {op: OPERATOR_SLUGS[op] for op in OPERATORS}
 
@@ -90,30 +89,10 @@ def plan_sites(
     located = _located(villages)
     all_v = villages[located]
     all_v = all_v.iloc[np.argsort(all_v["village_id"].astype(str).to_numpy(), kind="stable")]
-    gap_mask = (villages["group"] != "covered").to_numpy(dtype=bool)
-    unloc = villages[gap_mask & ~located]
-    unc_rows: list[dict[str, Any]] = [
-        {
-            "village_id": str(r["village_id"]),
-            "name": str(r["name"]),
-            "province_code": str(r["province_code"]),
-            "group": str(r["group"]),
-            "reason": "no location (empty or non-point geometry)",
-        }
-        for _, r in unloc.iterrows()
-    ]
-    gaps = villages[gap_mask & located]
-    gaps = gaps.iloc[np.argsort(gaps["village_id"].astype(str).to_numpy(), kind="stable")]
-    gaps = gaps.reset_index(drop=True)
-    ng = len(gaps)
-    g_id = gaps["village_id"].astype(str).to_numpy()
-    g_lon = np.asarray(shapely.get_x(np.asarray(gaps.geometry.array)), dtype=float)
-    g_lat = np.asarray(shapely.get_y(np.asarray(gaps.geometry.array)), dtype=float)
-    g_pop = pd.to_numeric(gaps["population"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
-    g_powered = (gaps["group"] == "low_signal_powered").to_numpy(dtype=bool)
-    g_assigned = np.array([_text_or_none(a) for a in gaps["assigned_operator"]], dtype=object)
-    prefs = [_choose_operator(r, settings.default_operator) for _, r in gaps.iterrows()]
-    g_pref = np.array([p[0] for p in prefs], dtype=object)
+    gv = _gap_villages(villages, located, settings.default_operator)
+    unc_rows = gv.unlocated
+    gaps, ng, g_id, g_lon, g_lat = gv.frame, len(gv.frame), gv.ids, gv.lon, gv.lat
+    g_pop, g_powered, g_assigned, g_pref = gv.population, gv.powered, gv.assigned, gv.preferred
     goal = "max population within budget" if settings.budget_vnd is not None else "min-cost cover"
     method = f"CP-SAT {goal} ({settings.operator_mode.replace('_', ' ')})"
     if ng == 0:
@@ -131,89 +110,8 @@ def plan_sites(
         )
 
     # --- candidate locations ("emitters"), as columns
-    cols: dict[str, list[Any]] = {c: [] for c in _LOCATION_COLUMNS}
-    hg_fallback = 0
-    if "new" in kinds:
-        new_height = float(settings.height_m_by_technology[tech])
-        for i in range(ng):
-            around: list[tuple[float, float, str, float]] | None = None
-            if dem is not None:
-                around = _high_ground(dem, float(g_lon[i]), float(g_lat[i]), settings, excl)
-                if around is None:
-                    hg_fallback += 1
-            src = "high_ground"
-            if around is None:
-                around = _ring(
-                    float(g_lon[i]), float(g_lat[i]), settings.ring_points, settings.ring_radius_m
-                )
-                src = "ring"
-            places = [(g_lon[i], g_lat[i], "", math.nan), *around]
-            _extend(
-                cols,
-                kind="new",
-                gen=i,
-                host_site=None,
-                host_ops=(),
-                host_power=None,
-                host_backhaul=None,
-                height_m=new_height,
-                location_id=[f"S-{g_id[i]}" + (f"-{tag}" if tag else "") for *_, tag, _ in places],
-                lon=[p[0] for p in places],
-                lat=[p[1] for p in places],
-                source=["village", *([src] * len(around))],
-                rise_m=[p[3] for p in places],
-            )
     tw = _tower_table(towers, settings)
-    if len(tw) and kinds & {"upgrade", "colocation"}:
-        near_t, _, _ = pairs_within(
-            tw["lon"].to_numpy(dtype=float),
-            tw["lat"].to_numpy(dtype=float),
-            g_lon,
-            g_lat,
-            float(settings.tower_search_radius_m),
-        )
-        near = tw.iloc[np.unique(near_t)]
-        host_height = near["height_m"].to_numpy(dtype=float)
-        roomy = np.array([bool(h) for h in near["headroom"]], dtype=np.bool_)
-        for kind, prefix, pick, height in (
-            ("upgrade", "U", np.ones(len(near), dtype=np.bool_), host_height),
-            (
-                "colocation",
-                "C",
-                roomy,
-                np.maximum(3.0, host_height + settings.colocation_height_offset_m),
-            ),
-        ):
-            if kind not in kinds or not pick.any():
-                continue
-            part = near[pick]
-            site_ids = part["site_id"].astype(str).tolist()
-            _extend(
-                cols,
-                kind=kind,
-                gen=-1,
-                host_site=site_ids,
-                host_ops=[tuple(o) for o in part["operators"]],
-                host_power=part["power"].tolist(),
-                host_backhaul=part["backhaul"].tolist(),
-                height_m=height[pick].tolist(),
-                location_id=[f"{prefix}-{x}" for x in site_ids],
-                lon=part["lon"].to_numpy(dtype=float).tolist(),
-                lat=part["lat"].to_numpy(dtype=float).tolist(),
-                source="tower",
-                rise_m=math.nan,
-            )
-    loc = pd.DataFrame(cols) if cols["kind"] else pd.DataFrame()
-    if len(loc):
-        loc = loc.drop_duplicates("location_id").sort_values("location_id", kind="stable")
-        loc = loc.reset_index(drop=True)
-        if excl is not None:
-            inside = shapely.contains_xy(
-                excl, loc["lon"].to_numpy(dtype=float), loc["lat"].to_numpy(dtype=float)
-            )
-            if not settings.exclude_existing_in_areas:
-                inside &= (loc["kind"] == "new").to_numpy()
-            loc = loc[~inside].reset_index(drop=True)
+    loc, hg_fallback = _candidate_locations(gv, tw, settings, dem=dem, excl=excl)
     nl = len(loc)
     recs = _Rows(loc)
 
@@ -560,11 +458,11 @@ def plan_sites(
         if c["kind"] == "upgrade":
             op_reason = f"upgrade of {op}'s own site {lrow['host_site']}"
         elif shared and gen >= 0:
-            op_reason = f"shared mode: {prefs[gen][1]} at {g_id[gen]}"
+            op_reason = f"shared mode: {gv.preferred_why[gen]} at {g_id[gen]}"
         elif n_assigned:
             op_reason = f"assigned operator of {n_assigned} of {len(mine)} served village(s)"
         elif gen >= 0 and op == g_pref[gen]:
-            op_reason = f"unassigned villages only: {prefs[gen][1]} at {g_id[gen]}"
+            op_reason = f"unassigned villages only: {gv.preferred_why[gen]} at {g_id[gen]}"
         else:
             op_reason = "unassigned villages only: cheapest cover"
         if c["kind"] == "colocation":

@@ -6,6 +6,7 @@ the excluded areas (EPSG:4326).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -138,3 +139,57 @@ def _excluded_geometry(excluded: gpd.GeoDataFrame | None) -> Any:
     union = shapely.union_all(np.asarray(gdf.geometry.array, dtype=object))
     shapely.prepare(union)
     return union
+
+
+@dataclass(frozen=True)
+class _GapVillages:
+    """The located gap villages (``group != "covered"``), sorted by ``village_id``, as
+    arrays aligned to ``frame`` (lon/lat in EPSG:4326 degrees); ``unlocated``: the gap
+    villages without a point, as uncoverable rows."""
+
+    frame: gpd.GeoDataFrame
+    ids: npt.NDArray[Any]
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    population: npt.NDArray[np.int64]
+    powered: npt.NDArray[np.bool_]
+    assigned: npt.NDArray[Any]  # operator or None
+    preferred: npt.NDArray[Any]  # operator (see _choose_operator)
+    preferred_why: list[str]
+    unlocated: list[dict[str, Any]]
+
+
+def _gap_villages(
+    villages: gpd.GeoDataFrame, located: npt.NDArray[np.bool_], default_operator: str
+) -> _GapVillages:
+    """The gap villages of ``villages`` (checked), ``located`` from :func:`_located`."""
+    gap_mask = (villages["group"] != "covered").to_numpy(dtype=bool)
+    unlocated = [
+        {
+            "village_id": str(r["village_id"]),
+            "name": str(r["name"]),
+            "province_code": str(r["province_code"]),
+            "group": str(r["group"]),
+            "reason": "no location (empty or non-point geometry)",
+        }
+        for _, r in villages[gap_mask & ~located].iterrows()
+    ]
+    gaps = villages[gap_mask & located]
+    gaps = gaps.iloc[np.argsort(gaps["village_id"].astype(str).to_numpy(), kind="stable")]
+    gaps = gaps.reset_index(drop=True)
+    prefs = [_choose_operator(r, default_operator) for _, r in gaps.iterrows()]
+    points = np.asarray(gaps.geometry.array)
+    return _GapVillages(
+        frame=gaps,
+        ids=gaps["village_id"].astype(str).to_numpy(),
+        lon=np.asarray(shapely.get_x(points), dtype=float),
+        lat=np.asarray(shapely.get_y(points), dtype=float),
+        population=pd.to_numeric(gaps["population"], errors="coerce")
+        .fillna(0)
+        .to_numpy(dtype=np.int64),
+        powered=(gaps["group"] == "low_signal_powered").to_numpy(dtype=bool),
+        assigned=np.array([_text_or_none(a) for a in gaps["assigned_operator"]], dtype=object),
+        preferred=np.array([p[0] for p in prefs], dtype=object),
+        preferred_why=[p[1] for p in prefs],
+        unlocated=unlocated,
+    )
