@@ -37,7 +37,14 @@ from .result import (
 )
 from .select import _covered_by, _greedy, _Problem, _solve
 from .settings import _UNIT_VND, GROUPS, SitingSettings, _vnd
-from .villages import _check_villages, _excluded_geometry, _gap_villages, _located, _text_or_none
+from .villages import (
+    _check_villages,
+    _excluded_geometry,
+    _gap_villages,
+    _located,
+    _operators_at,
+    _text_or_none,
+)
 
 _SLUG: dict[str, str] = {op: OPERATOR_SLUGS[op] for op in OPERATORS}
 
@@ -212,40 +219,7 @@ def plan_sites(
             continue
         row = recs[li]
         kind = str(row["kind"])
-        if shared:
-            if kind == "new":
-                ops = [str(g_pref[int(row["gen"])])]
-            elif kind == "upgrade":
-                ops = list(row["host_ops"])
-            else:
-                ops = []
-        else:
-            assigned = {str(g_assigned[v]) for v in reach if g_assigned[v] is not None}
-            free = [v for v in reach if g_assigned[v] is None]
-            if kind == "upgrade":
-                ops = [op for op in row["host_ops"] if op in assigned or free]
-            else:
-                guests = [op for op in OPERATORS if op not in row["host_ops"]]
-                with_own = [op for op in guests if op in assigned]
-                prefs_here = [str(g_pref[v]) for v in free if g_pref[v] in guests]
-                if prune:
-                    # Same place, same kind, same cost: an operator serving assigned villages
-                    # here covers everything one without any would (the unassigned ones), so
-                    # the latter is dominated; with none assigned, one operator stands for
-                    # all: the generating village's preferred one, else the most preferred.
-                    ops = list(with_own)
-                    if not ops and free:
-                        gen_op = str(g_pref[int(row["gen"])]) if int(row["gen"]) >= 0 else None
-                        if gen_op in guests:
-                            ops = [gen_op]
-                        elif prefs_here:
-                            ops = [
-                                max(
-                                    guests, key=lambda o: (prefs_here.count(o), -OPERATORS.index(o))
-                                )
-                            ]
-                else:
-                    ops = [op for op in guests if op in assigned or op in prefs_here]
+        ops = _operators_at(row, reach, gv, shared=shared, prune=prune)
         gen = int(row["gen"])
         for op in ops:
             serve = reach if shared else [v for v in reach if g_assigned[v] in (None, op)]

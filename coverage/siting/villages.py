@@ -6,6 +6,7 @@ the excluded areas (EPSG:4326).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,3 +194,48 @@ def _gap_villages(
         preferred_why=[p[1] for p in prefs],
         unlocated=unlocated,
     )
+
+
+def _operators_at(
+    row: Mapping[str, Any], reach: list[int], gaps: _GapVillages, *, shared: bool, prune: bool
+) -> list[str]:
+    """The operators that get a candidate at location ``row`` (a ``_LOCATION_COLUMNS`` row)
+    reaching the gap villages ``reach`` (indices into ``gaps``). With ``shared``: the
+    preferred operator of a new site's village, or the tower's own operators for an
+    upgrade. Otherwise: the operators assigned to villages there, and the preferred ones
+    of the unassigned villages (with ``prune``, one operator stands for them all when
+    none is assigned: the others would be dominated)."""
+    kind = str(row["kind"])
+    if shared:
+        if kind == "new":
+            ops = [str(gaps.preferred[int(row["gen"])])]
+        elif kind == "upgrade":
+            ops = list(row["host_ops"])
+        else:
+            ops = []
+    else:
+        assigned = {str(gaps.assigned[v]) for v in reach if gaps.assigned[v] is not None}
+        free = [v for v in reach if gaps.assigned[v] is None]
+        if kind == "upgrade":
+            ops = [op for op in row["host_ops"] if op in assigned or free]
+        else:
+            guests = [op for op in OPERATORS if op not in row["host_ops"]]
+            with_own = [op for op in guests if op in assigned]
+            prefs_here = [str(gaps.preferred[v]) for v in free if gaps.preferred[v] in guests]
+            if prune:
+                # Same place, same kind, same cost: an operator serving assigned villages
+                # here covers everything one without any would (the unassigned ones), so
+                # the latter is dominated; with none assigned, one operator stands for
+                # all: the generating village's preferred one, else the most preferred.
+                ops = list(with_own)
+                if not ops and free:
+                    gen_op = str(gaps.preferred[int(row["gen"])]) if int(row["gen"]) >= 0 else None
+                    if gen_op in guests:
+                        ops = [gen_op]
+                    elif prefs_here:
+                        ops = [
+                            max(guests, key=lambda o: (prefs_here.count(o), -OPERATORS.index(o)))
+                        ]
+            else:
+                ops = [op for op in guests if op in assigned or op in prefs_here]
+    return ops
