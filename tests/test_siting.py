@@ -679,3 +679,35 @@ def test_no_gap_villages_gives_an_empty_plan() -> None:
     assert list(plan.sites.columns) == [*SITE_COLUMNS, "geometry"]
     assert plan.status == "NO_GAP_VILLAGES"
     assert plan.links.empty
+
+
+def test_a_village_behind_a_ridge_with_its_own_place_excluded_is_uncoverable_by_terrain(
+    tmp_path: Path,
+) -> None:
+    """The ridge of the test above, B's own location and its ring excluded (a 4 km box),
+    no high-ground candidates: only A's site and ring reach B, and the ridge blocks them
+    (terrain-free they reach it at about −101 dBm): B comes back with the terrain reason."""
+    villages = _frame(
+        [
+            _village("A", _at(-2800.0), electrified=True),
+            _village("B", _at(2800.0), electrified=True),
+        ]
+    )
+    b = _at(2800.0)
+    area = gpd.GeoDataFrame(
+        geometry=[box(b.x - 0.02, b.y - 0.02, b.x + 0.02, b.y + 0.02)], crs="EPSG:4326"
+    )
+    dem = open_dem(_ridge_dem(tmp_path / "ridge.tif"))
+    settings = SitingSettings(high_ground_points=0)
+    plan = plan_sites(villages, None, settings, dem=dem, excluded=area)
+    assert list(plan.sites["villages_served"]) == ["A"]
+    reason = plan.uncoverable.set_index("village_id").loc["B", "reason"]
+    got = re.match(
+        r"terrain: the best candidate (S-A\S*) gives (-\d+\.\d) dBm over the terrain "
+        r"\((-\d+\.\d) dBm without\), below the threshold (-\d+) dBm; its own location is in "
+        r"an excluded area$",
+        reason,
+    )
+    assert got is not None, reason
+    over, without, threshold = float(got[2]), float(got[3]), float(got[4])
+    assert over < threshold <= without

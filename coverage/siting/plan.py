@@ -34,9 +34,10 @@ from .result import (
     _empty_links,
     _empty_sites,
     _summary,
+    _uncoverable_table,
 )
 from .select import _covered_by, _greedy, _Problem, _solve
-from .settings import _UNIT_VND, GROUPS, SitingSettings, _vnd
+from .settings import _UNIT_VND, GROUPS, SitingSettings
 from .villages import (
     _check_villages,
     _excluded_geometry,
@@ -97,13 +98,12 @@ def plan_sites(
     all_v = villages[located]
     all_v = all_v.iloc[np.argsort(all_v["village_id"].astype(str).to_numpy(), kind="stable")]
     gv = _gap_villages(villages, located, settings.default_operator)
-    unc_rows = gv.unlocated
     gaps, ng, g_id, g_lon, g_lat = gv.frame, len(gv.frame), gv.ids, gv.lon, gv.lat
     g_pop, g_powered, g_assigned, g_pref = gv.population, gv.powered, gv.assigned, gv.preferred
     goal = "max population within budget" if settings.budget_vnd is not None else "min-cost cover"
     method = f"CP-SAT {goal} ({settings.operator_mode.replace('_', ' ')})"
     if ng == 0:
-        unc = pd.DataFrame(unc_rows, columns=list(UNCOVERABLE_COLUMNS))
+        unc = pd.DataFrame(gv.unlocated, columns=list(UNCOVERABLE_COLUMNS))
         empty = _empty_sites()
         return SitePlan(
             sites=empty,
@@ -148,8 +148,6 @@ def plan_sites(
     c_vil = p_vil[mat.covered]
     c_lvl = mat.level_dbm[mat.covered]
     c_ptr = np.searchsorted(mat.candidate[mat.covered], np.arange(nl + 1)).astype(np.int64)
-    reached_any = np.zeros(ng, dtype=np.bool_)
-    reached_any[c_vil] = True
 
     def level_at(li: int, vills: list[int]) -> npt.NDArray[np.float64]:
         part = c_vil[c_ptr[li] : c_ptr[li + 1]]
@@ -522,69 +520,23 @@ def plan_sites(
         links = _empty_links()
 
     # --- uncoverable
-    thr_s = f"{thr:g} dBm"
-    best_any: dict[int, tuple[float, float, float, int]] = {}
-    if mat.n_pairs:
-        order = np.lexsort((p_loc, -mat.level_dbm, p_vil))  # per village, strongest first
-        first = order[np.r_[True, p_vil[order][1:] != p_vil[order][:-1]]]
-        for q in first.tolist():
-            best_any[int(p_vil[q])] = (
-                float(mat.level_dbm[q]),
-                float(mat.level_no_terrain_dbm[q]),
-                float(mat.distance_m[q]),
-                int(p_loc[q]),
-            )
-    own_excluded = (
-        shapely.contains_xy(excl, g_lon, g_lat) if excl is not None else np.zeros(ng, dtype=bool)
-    )
     covered_v = set(served_by)
-    for v in range(ng):
-        if v in covered_v:
-            continue
-        if solved.forced_uncovered[v]:
-            reason = (
-                "constraint: no candidate reaching it fits the options "
-                "(one new site per commune per operator / required sites)"
-            )
-        elif coverable[v]:
-            reason = f"budget: not covered within the budget of {_vnd(settings.budget_vnd or 0.0)}"
-        else:
-            b = best_any.get(v)
-            if reached_any[v]:
-                op = g_assigned[v]
-                reason = (
-                    f"operator: a candidate reaches it but none of its assigned operator {op} "
-                    "(or co-location has no headroom / is not a candidate kind)"
-                )
-            elif b is None:
-                reason = "distance: no candidate site within reach"
-            elif mat.n_pairs and b[1] >= thr and b[0] < thr:
-                reason = (
-                    f"terrain: the best candidate {recs[b[3]]['location_id']} gives "
-                    f"{b[0]:.1f} dBm over the terrain ({b[1]:.1f} dBm without), below "
-                    f"the threshold {thr_s}"
-                )
-            else:
-                reason = (
-                    f"distance: the best candidate {recs[b[3]]['location_id']}, "
-                    f"{b[2] / 1000:.1f} km away, gives {b[0]:.1f} dBm, below the threshold "
-                    f"{thr_s}"
-                )
-            if own_excluded[v]:
-                reason += "; its own location is in an excluded area"
-            elif "new" not in kinds:
-                reason += "; new sites are not a candidate kind"
-        unc_rows.append(
-            {
-                "village_id": str(g_id[v]),
-                "name": str(gaps["name"].iloc[v]),
-                "province_code": str(gaps["province_code"].iloc[v]),
-                "group": str(gaps["group"].iloc[v]),
-                "reason": reason,
-            }
-        )
-    uncoverable = pd.DataFrame(unc_rows, columns=list(UNCOVERABLE_COLUMNS))
-    uncoverable = uncoverable.sort_values("village_id", kind="stable").reset_index(drop=True)
+    uncoverable = _uncoverable_table(
+        gv,
+        mat,
+        [str(x) for x in loc["location_id"]] if nl else [],
+        covered=covered_v,
+        forced_uncovered=solved.forced_uncovered,
+        coverable=coverable,
+        in_excluded=(
+            shapely.contains_xy(excl, g_lon, g_lat)
+            if excl is not None
+            else np.zeros(ng, dtype=bool)
+        ),
+        threshold_dbm=thr,
+        new_sites="new" in kinds,
+        budget_vnd=settings.budget_vnd,
+    )
 
     # --- candidates and coverage tables
     cand_frame = gpd.GeoDataFrame(

@@ -5,14 +5,18 @@ villages, candidates, costs by province) and its plain summary.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from ..analysis import CoverageMatrix
 from ..schema import OPERATORS
 from .settings import GROUPS, KINDS, _vnd
+from .villages import _GapVillages
 
 SITE_COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -336,3 +340,88 @@ def _summary(
             + " (see uncoverable)."
         )
     return "\n".join(lines)
+
+
+def _uncoverable_table(
+    gaps: _GapVillages,
+    mat: CoverageMatrix,
+    location_ids: Sequence[str],
+    *,
+    covered: set[int],
+    forced_uncovered: npt.NDArray[np.bool_],
+    coverable: npt.NDArray[np.bool_],
+    in_excluded: npt.NDArray[np.bool_],
+    threshold_dbm: float,
+    new_sites: bool,
+    budget_vnd: float | None,
+) -> pd.DataFrame:
+    """``UNCOVERABLE_COLUMNS``, sorted by ``village_id``: the gap villages without a point
+    (``gaps.unlocated``) and every gap village (index into ``gaps``) not in ``covered``,
+    with why. ``mat``: the candidate × gap-village coverage matrix; ``location_ids`` names
+    its candidates; ``forced_uncovered``: left out by the options; ``coverable``: some
+    candidate covers it (so the budget left it out); ``in_excluded``: its own location is
+    in an excluded area; ``threshold_dbm``: the coverage threshold."""
+    thr_s = f"{threshold_dbm:g} dBm"
+    p_loc, p_vil = mat.candidate, mat.village
+    reached_any = np.zeros(len(gaps.ids), dtype=np.bool_)
+    reached_any[p_vil[mat.covered]] = True
+    # the strongest candidate per village: (level, level without terrain, distance, location)
+    best_any: dict[int, tuple[float, float, float, int]] = {}
+    if mat.n_pairs:
+        order = np.lexsort((p_loc, -mat.level_dbm, p_vil))  # per village, strongest first
+        first = order[np.r_[True, p_vil[order][1:] != p_vil[order][:-1]]]
+        for q in first.tolist():
+            best_any[int(p_vil[q])] = (
+                float(mat.level_dbm[q]),
+                float(mat.level_no_terrain_dbm[q]),
+                float(mat.distance_m[q]),
+                int(p_loc[q]),
+            )
+    rows = list(gaps.unlocated)
+    for v in range(len(gaps.ids)):
+        if v in covered:
+            continue
+        if forced_uncovered[v]:
+            reason = (
+                "constraint: no candidate reaching it fits the options "
+                "(one new site per commune per operator / required sites)"
+            )
+        elif coverable[v]:
+            reason = f"budget: not covered within the budget of {_vnd(budget_vnd or 0.0)}"
+        else:
+            b = best_any.get(v)
+            if reached_any[v]:
+                reason = (
+                    f"operator: a candidate reaches it but none of its assigned operator "
+                    f"{gaps.assigned[v]} (or co-location has no headroom / is not a candidate "
+                    "kind)"
+                )
+            elif b is None:
+                reason = "distance: no candidate site within reach"
+            elif b[1] >= threshold_dbm and b[0] < threshold_dbm:
+                reason = (
+                    f"terrain: the best candidate {location_ids[b[3]]} gives "
+                    f"{b[0]:.1f} dBm over the terrain ({b[1]:.1f} dBm without), below "
+                    f"the threshold {thr_s}"
+                )
+            else:
+                reason = (
+                    f"distance: the best candidate {location_ids[b[3]]}, "
+                    f"{b[2] / 1000:.1f} km away, gives {b[0]:.1f} dBm, below the threshold "
+                    f"{thr_s}"
+                )
+            if in_excluded[v]:
+                reason += "; its own location is in an excluded area"
+            elif not new_sites:
+                reason += "; new sites are not a candidate kind"
+        rows.append(
+            {
+                "village_id": str(gaps.ids[v]),
+                "name": str(gaps.frame["name"].iloc[v]),
+                "province_code": str(gaps.frame["province_code"].iloc[v]),
+                "group": str(gaps.frame["group"].iloc[v]),
+                "reason": reason,
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(UNCOVERABLE_COLUMNS))
+    return table.sort_values("village_id", kind="stable").reset_index(drop=True)
