@@ -488,10 +488,12 @@ def _print_schedule(result: Any) -> None:
         return
     # The extra units per pool as a table, not a sentence (infeasibility.json has both).
     out_console.print(summary[: len(summary) - len(extra.summary)] + extra.headline, markup=False)
-    _print_extra_crews(extra.extra)
+    # NOT_FOUND: the headline names the parts no count fixed; the table is the others.
+    where = "Elsewhere" if extra.status == "NOT_FOUND" else "Least extra crews"
+    _print_extra_crews(extra.extra, title=f"{where}: units to add")
 
 
-def _print_extra_crews(extra: Any) -> None:
+def _print_extra_crews(extra: Any, *, title: str) -> None:
     """Extra crew units to add per operator × region (rows) and crew kind (columns); the
     units each pool has now are in infeasibility.json and the report."""
     from rich import box
@@ -500,7 +502,7 @@ def _print_extra_crews(extra: Any) -> None:
 
     kinds = [k for k in CREW_KINDS if k in set(extra["kind"])]
     kinds += sorted(set(extra["kind"]) - set(kinds))
-    table = Table(title="Least extra crews: units to add", box=box.SIMPLE)
+    table = Table(title=title, box=box.SIMPLE)
     for col in ("operator", "region", *kinds, "in all"):
         left = col in ("operator", "region")
         table.add_column(col, justify="left" if left else "right", no_wrap=left)

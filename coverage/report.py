@@ -917,6 +917,10 @@ def _explanation_html(doc: Mapping[str, Any]) -> str:
             ]
             for c in crews
         ]
+        if doc.get("status") == "NOT_FOUND":  # the lead names the parts no count fixed
+            parts.append(
+                '<p class="note">In the other parts, these extra units put every site on time:</p>'
+            )
         parts.append(_table("extra-crews", headers, rows))
     late = list(doc.get("late_sites") or [])
     if late:

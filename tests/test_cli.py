@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pandas as pd
@@ -376,10 +377,11 @@ def test_villages_and_towers_in_different_crs(tmp_path: Path) -> None:
     )
 
 
-def test_schedule_prints_the_least_extra_crews_as_a_table(tmp_path: Path) -> None:
-    # Two sites due 31 Aug behind one civil unit (civil 20 working days each, from
-    # 15 Jul): the second civil job ends about 8 Sep, so one site is late; a second civil
-    # unit puts both on time (about 20 Aug), and no fewer than +1 can (1 late > 0).
+def _civil_heavy_problem(
+    path: Path, sites: pd.DataFrame, operators: tuple[str, ...], **settings: Any
+) -> Path:
+    """problem.json for ``sites`` in province 15 (Northwest): civil works of 20 working
+    days, every other task 1 day, one unit of every crew kind per operator."""
     from covgap.schedule import CREW_KINDS, Crew, ScheduleSettings, TaskTemplate
     from covgap.schedule_io import write_problem
 
@@ -387,12 +389,31 @@ def test_schedule_prints_the_least_extra_crews_as_a_table(tmp_path: Path) -> Non
     kinds = {"survey": "survey", "civil": "civil", "tower": "rigging", "grid": "power"}
     kinds |= {"solar": "power", "equipment": "rf", "backhaul": "rf", "integration": "rf"}
     tasks = tuple(TaskTemplate(t, days.get(t, 1), kinds.get(t)) for t in TASK_ORDER)
-    crews = tuple(Crew(f"vt-{k}", "Viettel", "Northwest", k, 1, 105.0, 21.0) for k in CREW_KINDS)
-    settings = ScheduleSettings(
-        region_of={"15": "Northwest"}, crews=crews, tasks=tasks, max_deterministic_time=2.0
+    crews = tuple(
+        Crew(f"{op.lower()}-{k}", op, "Northwest", k, 1, 105.0, 21.0)
+        for op in operators
+        for k in CREW_KINDS
     )
+    write_problem(
+        path,
+        sites,
+        ScheduleSettings(
+            region_of={"15": "Northwest"},
+            crews=crews,
+            tasks=tasks,
+            max_deterministic_time=2.0,
+            **settings,
+        ),
+    )
+    return path
+
+
+def test_schedule_prints_the_least_extra_crews_as_a_table(tmp_path: Path) -> None:
+    # Two sites due 31 Aug behind one civil unit (civil 20 working days each, from
+    # 15 Jul): the second civil job ends about 8 Sep, so one site is late; a second civil
+    # unit puts both on time (about 20 Aug), and no fewer than +1 can (1 late > 0).
     sites = two_solar_sites("2025-08-31")
-    write_problem(tmp_path / "problem.json", sites, settings)
+    _civil_heavy_problem(tmp_path / "problem.json", sites, ("Viettel",))
     res = run_cli("schedule", "--problem", "problem.json", "--out", "out", cwd=tmp_path)
     assert res.returncode == 0, res.output
     lines = res.stdout.splitlines()
@@ -408,3 +429,31 @@ def test_schedule_prints_the_least_extra_crews_as_a_table(tmp_path: Path) -> Non
     doc = json.loads((tmp_path / "out" / "infeasibility.json").read_text(encoding="utf-8"))
     assert doc["headline"] == headline
     assert doc["extra_crews"][0]["kind"] == "civil" and doc["extra_crews"][0]["extra_units"] == 1
+
+
+def test_schedule_names_the_part_no_count_fixes_and_tables_the_others(tmp_path: Path) -> None:
+    # The Viettel pair above (+1 civil) beside three MobiFone sites due 31 Aug: with two
+    # civil units the third civil job still ends about 8 Sep, so MobiFone needs +2 civil,
+    # beyond max_extra_units_per_pool = 1: the headline names MobiFone / Northwest and the
+    # table holds Viettel's unit under "Elsewhere".
+    viettel = two_solar_sites("2025-08-31")
+    mobifone = pd.concat([viettel, viettel.iloc[:1]], ignore_index=True)
+    mobifone["site_id"] = ["M-A", "M-B", "M-C"]
+    mobifone["operator"] = "MobiFone"
+    sites = pd.concat([viettel, mobifone], ignore_index=True)
+    _civil_heavy_problem(
+        tmp_path / "problem.json", sites, ("Viettel", "MobiFone"), max_extra_units_per_pool=1
+    )
+    res = run_cli("schedule", "--problem", "problem.json", "--out", "out", cwd=tmp_path)
+    assert res.returncode == 0, res.output
+    lines = res.stdout.splitlines()
+    assert (
+        "No plan found that puts every site on time in MobiFone / Northwest even with 1 more "
+        "unit per crew pool (max_extra_units_per_pool); at least 2 extra units in all."
+    ) in lines
+    assert "Elsewhere: +1 civil (Viettel, Northwest)." not in res.stdout
+    title = lines.index("Elsewhere: units to add")
+    assert lines[title + 4].split() == ["Viettel", "Northwest", "+1", "1"]
+    doc = json.loads((tmp_path / "out" / "infeasibility.json").read_text(encoding="utf-8"))
+    assert doc["status"] == "NOT_FOUND"
+    assert doc["summary"].endswith("Elsewhere: +1 civil (Viettel, Northwest).")

@@ -532,3 +532,32 @@ def test_what_would_meet_the_deadlines_escapes_its_text(tmp_path: Path) -> None:
 def test_a_read_back_explanation_is_checked(doc: object, problem: str | None) -> None:
     got = late_explanation_problem(doc)
     assert got == problem if problem is None else (got or "").startswith(problem)
+
+
+def test_what_would_meet_the_deadlines_when_a_part_has_no_answer(tmp_path: Path) -> None:
+    # NOT_FOUND: the lead names the part no count fixed; the table holds the other parts.
+    doc = {
+        "status": "NOT_FOUND",
+        "headline": "No plan found that puts every site on time in MobiFone / Northwest.",
+        "summary": "No plan found … Elsewhere: +1 civil (Viettel, Northwest).",
+        "extra_crews": [
+            {
+                "operator": "Viettel",
+                "region": "Northwest",
+                "kind": "civil",
+                "crew_id": "viettel-civil",
+                "units": 1,
+                "extra_units": 1,
+            }
+        ],
+    }
+    text = build(tmp_path, late_explanation=doc).read_text(encoding="utf-8")
+    section = re.search(r'<div id="late-explanation">.*?</div>', text, re.DOTALL)
+    assert section is not None
+    body = section.group(0)
+    assert (
+        '<p data-key="status" data-status="NOT_FOUND">No plan found that puts every site on '
+        "time in MobiFone / Northwest.</p>"
+        '<p class="note">In the other parts, these extra units put every site on time:</p>'
+        '<table class="extra-crews">'
+    ) in body
