@@ -4,6 +4,7 @@ backhaul, selection, serving — over GeoDataFrames in EPSG:4326.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import math
@@ -597,29 +598,11 @@ def plan_sites(
             f"line of sight: {n_los[0]} hop×band checks, {n_los[1]} blocked, {n_los[2]} "
             "outside the DEM (taken as clear)."
         )
-    summary = _summary(
-        method,
-        sites,
-        uncoverable,
-        status=solved.status,
-        objective_vnd=objective_vnd,
-        bound_vnd=bound_vnd,
-        gap=solved.gap,
-        greedy_cost_vnd=greedy_cost,
-        greedy_population=greedy_pop,
-        population_covered=pop_cov,
-        population_bound=pop_bound,
-        n_candidates=nc,
-        n_locations=nl,
-        budget_vnd=settings.budget_vnd,
-        opex_years=years,
-        terrain_note=terrain_note,
-    )
-    return SitePlan(
+    plan = SitePlan(
         sites=sites,
         uncoverable=uncoverable,
         method=method,
-        summary=summary,
+        summary="",
         links=links,
         cost_by_province=_cost_by_province(sites),
         objective_vnd=objective_vnd,
@@ -634,3 +617,11 @@ def plan_sites(
         coverage=coverage,
         solve_time_s=solved.wall_s,
     )
+    summary = _summary(
+        plan,
+        n_locations=nl,
+        budget_vnd=settings.budget_vnd,
+        opex_years=years,
+        terrain_note=terrain_note,
+    )
+    return dataclasses.replace(plan, summary=summary)

@@ -245,26 +245,20 @@ def _cost_by_province(sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summary(
-    method: str,
-    sites: gpd.GeoDataFrame,
-    uncoverable: pd.DataFrame,
+    plan: SitePlan,
     *,
-    status: str,
-    objective_vnd: float,
-    bound_vnd: float,
-    gap: float,
-    greedy_cost_vnd: float,
-    greedy_population: int,
-    population_covered: int,
-    population_bound: int,
-    n_candidates: int,
     n_locations: int,
     budget_vnd: float | None,
     opex_years: int,
     terrain_note: str,
 ) -> str:
+    """The plain planner text of ``plan`` (its ``summary`` is not read)."""
+    sites, uncoverable, status, gap = plan.sites, plan.uncoverable, plan.status, plan.gap
+    objective_vnd, bound_vnd = plan.objective_vnd, plan.bound_vnd
+    population_covered, population_bound = plan.population_covered, plan.population_bound
+    n_candidates = 0 if plan.candidates is None else len(plan.candidates)
     lines = [
-        f"{method}: {len(sites)} sites from {n_candidates} candidates "
+        f"{plan.method}: {len(sites)} sites from {n_candidates} candidates "
         f"({n_locations} candidate places examined)."
     ]
     if terrain_note:
@@ -322,13 +316,13 @@ def _summary(
         lines.append(
             f"Solver {status}: {population_covered:,} people within the budget "
             f"{_vnd(budget_vnd)} (bound {population_bound:,}, gap {gap:.2%}); greedy "
-            f"{greedy_population:,} people."
+            f"{plan.greedy_population:,} people."
         )
     elif math.isfinite(bound_vnd):
-        ratio = greedy_cost_vnd / objective_vnd if objective_vnd > 0 else math.nan
+        ratio = plan.greedy_cost_vnd / objective_vnd if objective_vnd > 0 else math.nan
         lines.append(
             f"Solver {status}: cost {_vnd(objective_vnd)}, bound {_vnd(bound_vnd)}, gap "
-            f"{gap:.2%}; greedy set cover {_vnd(greedy_cost_vnd)} ({ratio:.3f}× the plan)."
+            f"{gap:.2%}; greedy set cover {_vnd(plan.greedy_cost_vnd)} ({ratio:.3f}× the plan)."
         )
     else:
         lines.append(f"Solver {status}: the greedy plan is used ({_vnd(objective_vnd)}).")

@@ -54,6 +54,33 @@ def _village_lists(p: _Problem) -> list[list[int]]:
     return lists
 
 
+def _variants(p: _Problem) -> dict[int, list[int]]:
+    """The candidate indices (deadline variants) of each physical site."""
+    variants: dict[int, list[int]] = {}
+    for j in range(p.cost_k.size):
+        variants.setdefault(int(p.physical[j]), []).append(j)
+    return variants
+
+
+def _selection_model(p: _Problem) -> tuple[cp_model.CpModel, list[Any]]:
+    """A CP-SAT model with one 0/1 ``x[j]`` per candidate and the options' rules: at most
+    one variant per physical site, at most one new site per commune group, exactly one
+    variant of each required site. The caller adds the cover and the objective."""
+    variants = _variants(p)
+    m = cp_model.CpModel()
+    x = [m.new_bool_var(f"x{j}") for j in range(p.cost_k.size)]
+    for members in variants.values():
+        if len(members) > 1:
+            m.add_at_most_one(x[k] for k in members)
+    for group in p.commune_groups:
+        lits = [x[k] for ph in group for k in variants.get(ph, [])]
+        if len(lits) > 1:
+            m.add_at_most_one(lits)
+    for ph in p.required:
+        m.add_exactly_one(x[k] for k in variants[ph])
+    return m, x
+
+
 def _greedy(p: _Problem, budget_k: int | None) -> npt.NDArray[np.bool_]:
     """Greedy set cover: repeatedly the variant with the least cost per newly covered
     village (with a budget: the most new population per capex that still fits), ties
@@ -67,9 +94,7 @@ def _greedy(p: _Problem, budget_k: int | None) -> npt.NDArray[np.bool_]:
         for m in members:
             phys_of_group.setdefault(m, []).append(g)
     group_members = [set(m) for m in p.commune_groups]
-    variants: dict[int, list[int]] = {}
-    for j in range(n):
-        variants.setdefault(int(p.physical[j]), []).append(j)
+    variants = _variants(p)
     uncovered = p.coverable.copy()
     pair_cand = np.repeat(np.arange(n), np.diff(p.cover_ptr))
     spent = 0
@@ -294,22 +319,9 @@ def _solve_cover(
         sel[j] = True
         obj = float(p.cost_k[j])
         return sel, "OPTIMAL", obj, obj, forced
-    variants: dict[int, list[int]] = {}
-    for j in range(n):
-        variants.setdefault(int(p.physical[j]), []).append(j)
 
     def model(soft: bool) -> tuple[cp_model.CpModel, list[Any], dict[int, Any], int]:
-        m = cp_model.CpModel()
-        x = [m.new_bool_var(f"x{j}") for j in range(n)]
-        for members in variants.values():
-            if len(members) > 1:
-                m.add_at_most_one(x[k] for k in members)
-        for group in p.commune_groups:
-            lits = [x[k] for ph in group for k in variants.get(ph, [])]
-            if len(lits) > 1:
-                m.add_at_most_one(lits)
-        for ph in p.required:
-            m.add_exactly_one(x[k] for k in variants[ph])
+        m, x = _selection_model(p)
         u: dict[int, Any] = {}
         penalty = int(p.cost_k.sum()) + 1
         for v in cov:
@@ -401,20 +413,7 @@ def _solve(
     n = p.cost_k.size
     lists = _village_lists(p)
     cov = [v for v in range(p.n_villages) if p.coverable[v]]
-    variants: dict[int, list[int]] = {}
-    for j in range(n):
-        variants.setdefault(int(p.physical[j]), []).append(j)
-    m = cp_model.CpModel()
-    x = [m.new_bool_var(f"x{j}") for j in range(n)]
-    for members in variants.values():
-        if len(members) > 1:
-            m.add_at_most_one(x[k] for k in members)
-    for group in p.commune_groups:
-        lits = [x[k] for ph in group for k in variants.get(ph, [])]
-        if len(lits) > 1:
-            m.add_at_most_one(lits)
-    for ph in p.required:
-        m.add_exactly_one(x[k] for k in variants[ph])
+    m, x = _selection_model(p)
     z = {v: m.new_bool_var(f"z{v}") for v in cov}
     for v in cov:
         m.add_bool_or(x[j] for j in lists[v]).only_enforce_if(z[v])
