@@ -711,3 +711,20 @@ def test_a_village_behind_a_ridge_with_its_own_place_excluded_is_uncoverable_by_
     assert got is not None, reason
     over, without, threshold = float(got[2]), float(got[3]), float(got[4])
     assert over < threshold <= without
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("group", "gap", "village B: group 'gap' is not one of covered, low_signal_powered"),
+        ("assigned_operator", "Gmobile", "village B: assigned_operator 'Gmobile' is not one of"),
+    ],
+)
+def test_a_village_value_outside_its_set_is_an_error_naming_the_column(
+    column: str, value: str, message: str
+) -> None:
+    villages = _frame([_village("A", Point(*BASE)), _village("B", _far(0))])
+    villages.loc[1, column] = value
+    with pytest.raises(SchemaError, match=re.escape(message)) as err:
+        plan_sites(villages, None, SitingSettings())
+    assert err.value.column == column

@@ -66,6 +66,22 @@ def _row(villages: pd.DataFrame, label: Any) -> int | None:
     return None
 
 
+def _check_one_of(
+    villages: gpd.GeoDataFrame, column: str, allowed: tuple[str, ...], *, optional: bool = False
+) -> None:
+    """Raise :class:`SchemaError` at the first value of ``column`` not in ``allowed``
+    (``optional``: missing values pass)."""
+    values = villages[column]
+    bad = values[~values.isin(allowed) & (values.notna() if optional else True)]
+    if len(bad):
+        raise SchemaError(
+            f"village {villages.loc[bad.index[0], 'village_id']}: {column} {bad.iloc[0]!r} "
+            f"is not one of {', '.join(allowed)}",
+            row=_row(villages, bad.index[0]),
+            column=column,
+        )
+
+
 def _check_villages(villages: gpd.GeoDataFrame) -> None:
     if not isinstance(villages, gpd.GeoDataFrame):
         raise SchemaError("villages must be a GeoDataFrame (EPSG:4326 points)")
@@ -77,23 +93,8 @@ def _check_villages(villages: gpd.GeoDataFrame) -> None:
         )
     if villages.crs is None or villages.crs.to_epsg() != 4326:
         raise CRSError(f"villages must be EPSG:4326 (lon/lat), got {villages.crs}: to_crs(4326)")
-    bad = villages.loc[~villages["group"].isin(GROUPS), "group"]
-    if len(bad):
-        raise SchemaError(
-            f"village {villages.loc[bad.index[0], 'village_id']}: group {bad.iloc[0]!r} is not "
-            f"one of {', '.join(GROUPS)}",
-            row=_row(villages, bad.index[0]),
-            column="group",
-        )
-    ops = villages["assigned_operator"]
-    bad_ops = ops[ops.notna() & ~ops.isin(OPERATORS)]
-    if len(bad_ops):
-        raise SchemaError(
-            f"village {villages.loc[bad_ops.index[0], 'village_id']}: assigned_operator "
-            f"{bad_ops.iloc[0]!r} is not one of {', '.join(OPERATORS)}",
-            row=_row(villages, bad_ops.index[0]),
-            column="assigned_operator",
-        )
+    _check_one_of(villages, "group", GROUPS)
+    _check_one_of(villages, "assigned_operator", OPERATORS, optional=True)
     ids = villages["village_id"].astype(str)
     if ids.duplicated().any():
         raise SchemaError(
